@@ -1,0 +1,428 @@
+"""The HTTP API: a Starlette ASGI app over one :class:`~seawall.service.runtime.Runtime`.
+
+Every route but ``/healthz`` and ``/openapi.json`` needs ``Authorization: Bearer <key>``
+(401 without a valid key, 403 when the key's role lacks the permission, see ``auth.py``).
+Each endpoint's docstring ends with its OpenAPI operation (after ``---``), which
+``openapi.py`` collects into ``/openapi.json``; the API reference is ``docs/service.md``.
+
+Engine calls run on the event loop thread, one at a time, which is what keeps the engine
+single-threaded and deterministic; webhook delivery runs in its own thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+import msgspec
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from seawall.events import InvalidEvent, Registration, decode_event
+from seawall.service.auth import Principal, authenticate
+from seawall.service.runtime import Conflict, NotFound, Runtime
+
+__all__ = ["create_app", "ApiError"]
+
+NDJSON = "application/x-ndjson"
+
+
+class ApiError(Exception):
+    """An error answered as ``{"error": message}`` with an HTTP status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class _Json(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+class AppealIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A user's request for review of an enforcement, forwarded by the platform."""
+
+    account: str
+    note: str | None = None
+
+
+class ReviewIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A reviewer's outcome; ``action`` only matters when upholding an engine review item."""
+
+    outcome: Literal["uphold", "overturn"]
+    note: str | None = None
+    action: Literal["ban", "restrict", "challenge"] | None = None
+
+
+class ActionIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A reviewer's own action on an account."""
+
+    action: Literal["ban", "restrict", "challenge", "reinstate"]
+    reasons: list[str] = []
+    note: str | None = None
+
+
+def _decode(body: bytes, kind: type) -> Any:
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except msgspec.ValidationError as exc:
+        raise ApiError(422, str(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, f"body is not valid JSON: {exc}") from None
+
+
+def _int_param(request: Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"`{name}` must be an integer, got {raw!r}") from None
+    if not lo <= value <= hi:
+        raise ApiError(400, f"`{name}` must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _split_body(body: bytes, content_type: str) -> tuple[list[bytes], list[int]]:
+    """The events of an NDJSON or JSON-array body as lines, with their 1-based positions."""
+    if content_type in ("application/json",):
+        try:
+            items = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise ApiError(400, f"body is not valid JSON: {exc}") from None
+        if isinstance(items, dict):
+            items = [items]
+        if not isinstance(items, list):
+            raise ApiError(400, "a JSON body must be an array of event objects")
+        return [orjson.dumps(i) for i in items], list(range(1, len(items) + 1))
+    if content_type in (NDJSON, "application/jsonl", "application/x-jsonlines", "text/plain"):
+        lines, positions = [], []
+        for n, line in enumerate(body.split(b"\n"), 1):
+            line = line.rstrip(b"\r")
+            if line.strip():
+                lines.append(line)
+                positions.append(n)
+        return lines, positions
+    raise ApiError(415, f"send events as {NDJSON} or application/json, not {content_type!r}")
+
+
+def create_app(runtime: Runtime) -> Starlette:
+    """The ASGI app. Its lifespan starts the webhook worker and, at shutdown, snapshots the
+    engine and closes the store (``runtime.close``)."""
+    limit = runtime.config.max_body_bytes
+
+    def guard(request: Request, permission: str) -> Principal:
+        who = authenticate(runtime.store.db, request.headers.get("authorization"))
+        if who is None:
+            raise ApiError(401, "missing or unknown API key (send Authorization: Bearer <key>)")
+        if not who.can(permission):
+            runtime.audit_forbidden(who, request.method, request.url.path, permission)
+            raise ApiError(403, f"a key with role {who.role!r} may not do this "
+                                f"(needs {permission!r})")
+        return who
+
+    async def body(request: Request) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise ApiError(413, f"body of {declared} bytes exceeds the limit of {limit}")
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise ApiError(413, f"body exceeds the limit of {limit} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def healthz(request: Request) -> Response:
+        """Liveness; no key needed.
+        ---
+        summary: Liveness check (no authentication)
+        security: []
+        responses:
+          '200': {description: 'The service is up: {"status": "ok", "clock": <event time>}'}
+        """
+        return _Json({"status": "ok", "clock": runtime.engine.clock})
+
+    async def openapi(request: Request) -> Response:
+        from seawall.service.openapi import build_openapi
+
+        return _Json(build_openapi(request.app))
+
+    async def post_events(request: Request) -> Response:
+        """Ingest events.
+        ---
+        summary: Ingest a batch of events (NDJSON or a JSON array)
+        description: Valid events are processed in order; each invalid one is answered with
+          its 1-based position in the body (line number for NDJSON, index for an array) and
+          the reason. Events with an `id` seen before are ignored, so a batch whose answer was
+          lost can be sent again. Needs role ingest or admin.
+        requestBody:
+          required: true
+          content:
+            application/x-ndjson: {schema: {type: string}}
+            application/json:
+              schema: {type: array, items: {$ref: '#/components/schemas/Event'}}
+        responses:
+          '200':
+            description: Batch processed
+            content:
+              application/json: {schema: {$ref: '#/components/schemas/IngestResult'}}
+          '400': {description: Body is not NDJSON / a JSON array}
+          '413': {description: Body larger than max_body_bytes}
+          '415': {description: Unsupported content type}
+        """
+        who = guard(request, "ingest")
+        data = await body(request)
+        ctype = request.headers.get("content-type", NDJSON).split(";")[0].strip().lower()
+        lines, positions = _split_body(data, ctype)
+        result = runtime.ingest(lines, positions, who)
+        return _Json({"accepted": result.accepted, "rejected": result.rejected,
+                      "decisions": result.decisions})
+
+    async def check_registration(request: Request) -> Response:
+        """Synchronous registration verdict.
+        ---
+        summary: Verdict on a registration before the account exists (no state change)
+        description: Needs role ingest or admin.
+        requestBody:
+          required: true
+          content:
+            application/json: {schema: {$ref: '#/components/schemas/Registration'}}
+        responses:
+          '200':
+            description: Verdict
+            content:
+              application/json: {schema: {$ref: '#/components/schemas/Verdict'}}
+          '422': {description: Not a valid registration event}
+        """
+        guard(request, "ingest")
+        data = await body(request)
+        try:
+            event = decode_event(data)
+        except InvalidEvent as exc:
+            raise ApiError(422, str(exc)) from None
+        if not isinstance(event, Registration):
+            raise ApiError(422, f"expected a registration event, got {type(event).__struct_config__.tag!r}")
+        return _Json(runtime.check_registration(event))
+
+    async def get_account(request: Request) -> Response:
+        """One account.
+        ---
+        summary: Enforcement state, current signals, decision history and review items
+        description: Needs role reviewer or admin. Every read is recorded in the audit log.
+        parameters:
+          - {name: id, in: path, required: true, schema: {type: string}}
+        responses:
+          '200':
+            description: The account
+            content:
+              application/json: {schema: {$ref: '#/components/schemas/Account'}}
+          '404': {description: Neither the engine nor the store knows the account}
+        """
+        who = guard(request, "review")
+        return _Json(runtime.account(request.path_params["id"], who))
+
+    async def get_decisions(request: Request) -> Response:
+        """Decision feed.
+        ---
+        summary: The decision feed, oldest first, cursor-paginated
+        description: Pass the previous page's `next` as `after` to continue; `next` is the
+          `seq` of the last decision returned (or `after` when the page is empty, so a
+          client can poll with it). Needs role reviewer or admin.
+        parameters:
+          - {name: after, in: query, schema: {type: string, default: '0'}}
+          - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000,
+             default: 100}}
+        responses:
+          '200':
+            description: A page of decisions
+            content:
+              application/json: {schema: {$ref: '#/components/schemas/DecisionPage'}}
+        """
+        guard(request, "review")
+        after = _int_param(request, "after", 0, 0, 2**62)
+        limit = _int_param(request, "limit", 100, 1, 1000)
+        return _Json(runtime.decisions(after, limit))
+
+    async def post_appeal(request: Request) -> Response:
+        """File an appeal.
+        ---
+        summary: Forward a user's appeal against the enforcement on their account
+        description: Needs role reviewer or admin. 409 when the account is not banned,
+          restricted or challenged, or already has an open appeal.
+        requestBody:
+          required: true
+          content:
+            application/json: {schema: {$ref: '#/components/schemas/AppealIn'}}
+        responses:
+          '201':
+            description: The appeal, now in the review queue
+            content:
+              application/json: {schema: {$ref: '#/components/schemas/ReviewItem'}}
+          '409': {description: Nothing to appeal}
+        """
+        who = guard(request, "review")
+        req = _decode(await body(request), AppealIn)
+        return _Json(runtime.appeal(req.account, req.note, who), status_code=201)
+
+    async def get_review(request: Request) -> Response:
+        """Review queue.
+        ---
+        summary: Appeals and engine review decisions waiting for a person
+        description: Needs role reviewer or admin.
+        parameters:
+          - {name: status, in: query,
+             schema: {type: string, enum: [open, resolved, all], default: open}}
+        responses:
+          '200':
+            description: Review items, oldest first
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    items: {type: array, items: {$ref: '#/components/schemas/ReviewItem'}}
+        """
+        guard(request, "review")
+        status = request.query_params.get("status", "open")
+        if status not in ("open", "resolved", "all"):
+            raise ApiError(400, f"`status` must be open, resolved or all, got {status!r}")
+        return _Json({"items": runtime.review_queue(status)})
+
+    async def post_review(request: Request) -> Response:
+        """Resolve a review item.
+        ---
+        summary: Uphold or overturn an appeal or an engine review
+        description: Appeal overturned -> `reinstate` (stage appeal); appeal upheld -> no
+          change. Engine review upheld -> `action` (default ban, stage manual); overturned ->
+          `reinstate` (stage manual). The outcome is stored as a label (uphold -> abuse,
+          overturn -> legit). Needs role reviewer or admin.
+        parameters:
+          - {name: id, in: path, required: true, schema: {type: integer}}
+        requestBody:
+          required: true
+          content:
+            application/json: {schema: {$ref: '#/components/schemas/ReviewIn'}}
+        responses:
+          '200': {description: 'The resolved item, the decision (or null) and the label'}
+          '404': {description: No such review item}
+          '409': {description: Already resolved}
+        """
+        who = guard(request, "review")
+        try:
+            review_id = int(request.path_params["id"])
+        except ValueError:
+            raise ApiError(404, f"no review item {request.path_params['id']!r}") from None
+        req = _decode(await body(request), ReviewIn)
+        return _Json(runtime.resolve(review_id, req.outcome, req.note, req.action, who))
+
+    async def post_action(request: Request) -> Response:
+        """Manual action.
+        ---
+        summary: A reviewer bans, restricts, challenges or reinstates an account by hand
+        description: Emits a decision with stage manual; `decision` is null when the account
+          is already in that state. Needs role reviewer or admin.
+        parameters:
+          - {name: id, in: path, required: true, schema: {type: string}}
+        requestBody:
+          required: true
+          content:
+            application/json: {schema: {$ref: '#/components/schemas/ActionIn'}}
+        responses:
+          '200': {description: '{"decision": Decision or null, "state": new state}'}
+        """
+        who = guard(request, "review")
+        req = _decode(await body(request), ActionIn)
+        return _Json(runtime.act(request.path_params["id"], req.action, req.reasons, req.note,
+                                 who))
+
+    async def get_labels(request: Request) -> Response:
+        """Label export.
+        ---
+        summary: Review outcomes as contract labels (NDJSON), for `seawall train`
+        description: The latest label of each reviewed account. Needs role reviewer or admin.
+        responses:
+          '200':
+            description: 'One {"account", "label", "ts"} object per line'
+            content:
+              application/x-ndjson: {schema: {type: string}}
+        """
+        who = guard(request, "review")
+        lines = runtime.labels(who)
+        return Response(b"".join(line + b"\n" for line in lines), media_type=NDJSON)
+
+    async def get_deliveries(request: Request) -> Response:
+        """Webhook deliveries.
+        ---
+        summary: Webhook delivery state
+        description: Needs role admin.
+        parameters:
+          - {name: status, in: query, schema: {type: string,
+             enum: [pending, delivered, failed]}}
+          - {name: after, in: query, schema: {type: string, default: '0'}}
+          - {name: limit, in: query, schema: {type: integer, minimum: 1, maximum: 1000,
+             default: 100}}
+        responses:
+          '200':
+            description: Deliveries, oldest first, with `next` cursor
+            content:
+              application/json: {schema: {$ref: '#/components/schemas/DeliveryPage'}}
+        """
+        guard(request, "admin")
+        status = request.query_params.get("status") or None
+        if status not in (None, "pending", "delivered", "failed"):
+            raise ApiError(400, f"`status` must be pending, delivered or failed, got {status!r}")
+        after = _int_param(request, "after", 0, 0, 2**62)
+        limit = _int_param(request, "limit", 100, 1, 1000)
+        return _Json(runtime.deliveries(status, after, limit))
+
+    async def on_api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return _Json({"error": exc.message}, status_code=exc.status, headers=headers)
+
+    async def on_conflict(request: Request, exc: Exception) -> Response:
+        return _Json({"error": str(exc)}, status_code=409)
+
+    async def on_not_found(request: Request, exc: Exception) -> Response:
+        return _Json({"error": str(exc)}, status_code=404)
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        return _Json({"error": exc.detail}, status_code=exc.status_code)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        runtime.start()
+        try:
+            yield
+        finally:
+            runtime.close()
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"], include_in_schema=False),
+        Route("/v1/events", post_events, methods=["POST"]),
+        Route("/v1/check/registration", check_registration, methods=["POST"]),
+        Route("/v1/accounts/{id}", get_account, methods=["GET"]),
+        Route("/v1/accounts/{id}/actions", post_action, methods=["POST"]),
+        Route("/v1/decisions", get_decisions, methods=["GET"]),
+        Route("/v1/appeals", post_appeal, methods=["POST"]),
+        Route("/v1/review", get_review, methods=["GET"]),
+        Route("/v1/review/{id}", post_review, methods=["POST"]),
+        Route("/v1/labels", get_labels, methods=["GET"]),
+        Route("/v1/webhooks/deliveries", get_deliveries, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={
+        ApiError: on_api_error, Conflict: on_conflict, NotFound: on_not_found,
+        HTTPException: on_http})
