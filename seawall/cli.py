@@ -16,8 +16,68 @@ def cli() -> None:
     """
 
 
+@cli.group("rules")
+def rules_group() -> None:
+    """Check and inspect rule files."""
+
+
+@rules_group.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+def rules_check(file: str) -> None:
+    """Validate a rule FILE: every problem is listed with file:line and why (exit 1)."""
+    from seawall.rules import RuleError, load_rules
+
+    try:
+        rs = load_rules(file)
+    except RuleError as exc:
+        click.echo(str(exc), err=True)
+        raise SystemExit(1) from None
+    stages = {s: sum(r.stage == s for r in rs.rules) for s in ("registration", "messaging",
+                                                                 "feedback")}
+    click.echo(f"{file}: {len(rs.rules)} rules OK ("
+               + ", ".join(f"{n} {s}" for s, n in stages.items()) + ")")
+
+
+@rules_group.command("show")
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+def rules_show(file: str | None) -> None:
+    """Print the rules of FILE (default: the shipped ruleset) as a table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from seawall.rules import RuleError, load_rules
+
+    try:
+        rs = load_rules(file)
+    except RuleError as exc:
+        raise click.ClickException(str(exc)) from None
+    t = Table("name", "stage", "action", "reason", "when", title=rs.source)
+    for r in rs.rules:
+        t.add_row(r.name, r.stage, r.action, r.reason, " ".join(r.when.split()))
+    Console().print(t)
+
+
+@cli.command("signals")
+def signals_command() -> None:
+    """List every signal rules and models can read, with its meaning."""
+    from seawall.signals import SIGNALS
+
+    family = None
+    for s in SIGNALS:
+        if s.family != family:
+            family = s.family
+            click.echo(f"\n[{family}]")
+        click.echo(f"  {s.name:28} {s.doc}")
+        if s.source:
+            click.echo(f"  {'':28} source: {s.source}")
+
+
 # Subcommands are registered here, one line each (keep this block sorted by name).
 # -- commands --
+from seawall.simulation.commands import simulate_command  # noqa: E402
+cli.add_command(simulate_command)
+from seawall.replay import replay_command  # noqa: E402
+cli.add_command(replay_command)
 from seawall.cases import cases  # noqa: E402
 cli.add_command(cases)
 from seawall.demo import demo_command  # noqa: E402
