@@ -59,6 +59,11 @@ class _Base(
     account: AccountId
     id: AccountId | None = None
 
+    @property
+    def type(self) -> str:
+        """The contract's ``type`` of this event."""
+        return self.__struct_config__.tag
+
 
 def _check_ip(ip: str | None) -> None:
     if ip is None:

@@ -27,11 +27,11 @@ any event is scored (the Osprey habit: fail at load time, not on live traffic).
 ...                  " action: ban, reason: R}\\n")
 >>> [(r.name, r.action, r.reason) for r in rs.rules]
 [('r', 'ban', 'R')]
->>> parse_rules("version: 1\\nrules:\\n  - {name: r, stage: messaging, when: msgz > 5,"
+>>> parse_rules("version: 1\\nrules:\\n  - {name: r, stage: messaging, when: msgs_1mm > 5,"
 ...             " action: ban, reason: R}\\n", source="x.yaml")
 Traceback (most recent call last):
 ...
-seawall.rules.RuleError: x.yaml:3: rule 'r': unknown signal 'msgz' in `when` (did you mean 'msgs_1m'?)
+seawall.rules.RuleError: x.yaml:3: rule 'r': unknown signal 'msgs_1mm' in `when` (did you mean 'msgs_1m'?)
 """
 
 from __future__ import annotations
@@ -257,14 +257,13 @@ def _compile(rs: RuleSet, problems: list[str]) -> None:
             continue
         start = len(code)
         try:
-            kind = _emit(tree.body, names, code, consts)
-            if kind != "bool":
-                raise _TypeProblem("`when` must be a condition (a comparison, `and`/`or`/"
-                                   "`not`, or a mark), not a number")
+            _emit_bool(tree.body, names, code, consts)
         except _TypeProblem as exc:
             problems.append(f"{where}: {exc}")
             del code[start:]
             continue
+        if r.action not in RULE_ACTIONS or r.stage not in RULE_STAGES:
+            continue  # already reported; the file will not load
         mark_bit = rs.marks.index(r.name) if r.action == "mark" else -1
         action = ACTION_MARK if r.action == "mark" else ACTIONS.index(r.action)
         meta.append((start, len(code), RULE_STAGES.index(r.stage), action, mark_bit))
@@ -344,5 +343,6 @@ def _emit_bool(node: ast.AST, names: dict[str, int], code: list, consts: list) -
         if isinstance(node, ast.Name):  # a 0/1 signal used as a flag, e.g. client_unofficial
             code.append((OP_TRUTH, 0))
             return
-        raise _TypeProblem(f"`{ast.unparse(node)}` is a number where a condition is expected")
+        raise _TypeProblem(f"`{ast.unparse(node)}` is a number where a condition is expected "
+                           "(a comparison, `and`/`or`/`not`, or a mark)")
 
