@@ -115,7 +115,8 @@ def main() -> None:
     print(f"orjson parse only    {parse_rate:,.0f} events/s")
     print(f"ratio replay/parse   {rate / parse_rate:.3f}")
     print(f"decisions            {result.summary['decisions']:,}")
-    print(f"peak memory (RSS)    {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory (RSS)    {peak:.0f} MB")
     print(f"fixed state/account  {bytes_per_account()} bytes")
     print(f"pair+member tables   {table_bytes / 1e6:.1f} MB "
           f"({int(st.used[0]):,} pairs, {int(st.used[1]):,} memberships)")

@@ -74,17 +74,23 @@ def signals_command() -> None:
 
 # Subcommands are registered here, one line each (keep this block sorted by name).
 # -- commands --
-from seawall.simulation.commands import simulate_command  # noqa: E402
+from seawall.simulation.commands import simulate_command
+
 cli.add_command(simulate_command)
-from seawall.replay import replay_command  # noqa: E402
+from seawall.replay import replay_command
+
 cli.add_command(replay_command)
-from seawall.cases import cases  # noqa: E402
+from seawall.cases import cases
+
 cli.add_command(cases)
-from seawall.demo import demo_command  # noqa: E402
+from seawall.demo import demo_command
+
 cli.add_command(demo_command)
-from seawall.evaluation import evaluate_command  # noqa: E402
+from seawall.evaluation import evaluate_command
+
 cli.add_command(evaluate_command)
-from seawall.service.commands import register as register_service  # noqa: E402
+from seawall.service.commands import register as register_service
+
 register_service(cli)  # serve, audit verify, keys create|list|revoke
 
 

@@ -21,19 +21,19 @@ from typing import Annotated, Literal
 import msgspec
 
 __all__ = [
-    "Event",
-    "Registration",
-    "Session",
-    "Message",
-    "GroupCreate",
-    "GroupAdd",
-    "GroupLeave",
-    "Report",
+    "EVENT_TYPES",
     "Block",
+    "Event",
+    "GroupAdd",
+    "GroupCreate",
+    "GroupLeave",
     "InvalidEvent",
+    "Message",
+    "Registration",
+    "Report",
+    "Session",
     "decode_event",
     "encode_event",
-    "EVENT_TYPES",
 ]
 
 AccountId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]

@@ -26,8 +26,17 @@ from seawall import kernel as K
 from seawall import privacy
 from seawall.clients import ClientPolicy
 from seawall.events import (
-    Block, Event, GroupAdd, GroupCreate, GroupLeave, InvalidEvent, Message, Registration,
-    Report, Session, decode_event,
+    Block,
+    Event,
+    GroupAdd,
+    GroupCreate,
+    GroupLeave,
+    InvalidEvent,
+    Message,
+    Registration,
+    Report,
+    Session,
+    decode_event,
 )
 from seawall.state import ENTITY_DEVICE, ENTITY_IP_BLOCK, ENTITY_NUMBER_BLOCK
 

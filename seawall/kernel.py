@@ -18,8 +18,23 @@ from seawall import state as S
 from seawall.decisions import LEVEL_BAN, LEVEL_CHALLENGE, LEVEL_RESTRICT, LEVEL_REVIEW
 from seawall.models import score_model
 from seawall.rules import (
-    ACTION_MARK, OP_ADD, OP_AND, OP_CONST, OP_DIV, OP_EQ, OP_GE, OP_GT, OP_LE, OP_LT, OP_MUL,
-    OP_NE, OP_NEG, OP_NOT, OP_OR, OP_SIG, OP_SUB, OP_TRUTH,
+    ACTION_MARK,
+    OP_ADD,
+    OP_AND,
+    OP_CONST,
+    OP_DIV,
+    OP_EQ,
+    OP_GE,
+    OP_GT,
+    OP_LE,
+    OP_LT,
+    OP_MUL,
+    OP_NE,
+    OP_NEG,
+    OP_NOT,
+    OP_SIG,
+    OP_SUB,
+    OP_TRUTH,
 )
 from seawall.signals import NSIG, SIG_BEH_MODEL, SIG_REG_MODEL, compute
 from seawall.windows import hours_add, ring_add, roll

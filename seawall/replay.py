@@ -121,10 +121,15 @@ class _Progress:
 
     def __init__(self, total: int) -> None:
         from rich.progress import (
-            BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn,
+            BarColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
         )
 
-        self.p = Progress(TextColumn("[bold]replay"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        self.p = Progress(TextColumn("[bold]replay"), BarColumn(),
+                          TextColumn("{task.percentage:>3.0f}%"),
                           TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
                           TimeRemainingColumn(), transient=False)
         self.task = self.p.add_task("replay", total=total or None, info="")

@@ -51,7 +51,8 @@ SIGNALS: tuple[Signal, ...] = (
     Signal("regs_ip_block_1h", "registration",
            "Registrations in the last hour from the same IP block (/24 IPv4, /48 IPv6)."),
     Signal("regs_ip_block_24h", "registration", "As above, last 24 hours."),
-    Signal("regs_device_1h", "registration", "Registrations in the last hour from the same device."),
+    Signal("regs_device_1h", "registration",
+           "Registrations in the last hour from the same device."),
     Signal("regs_device_24h", "registration", "As above, last 24 hours."),
     Signal("number_block_abuse_share", "registration",
            "Share of accounts registered from this number block that were banned or "
@@ -161,7 +162,8 @@ def index(name: str) -> int:
 
 def as_dict(vector: np.ndarray, names: tuple[str, ...] = NAMES) -> dict[str, float | None]:
     """Signal vector -> {name: value}, unknown values as None (for JSON)."""
-    return {n: (None if math.isnan(v) else round(float(v), 6)) for n, v in zip(names, vector)}
+    return {n: (None if math.isnan(v) else round(float(v), 6))
+            for n, v in zip(names, vector, strict=True)}
 
 
 NAN = np.nan

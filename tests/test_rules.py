@@ -103,7 +103,8 @@ def test_type_errors(when, problem):
 def test_structure_errors():
     assert _problems("rules: []\n") == ["r.yaml:1: `version: 1` is required"]
     assert _problems("version: 1\nrules: {a: 1}\n") == ["r.yaml:1: `rules` must be a list of rules"]
-    assert _problems("version: 1\nrules:\n  - [1, 2]\n") == ["r.yaml:3: each rule must be a mapping"]
+    assert _problems("version: 1\nrules:\n  - [1, 2]\n") == [
+        "r.yaml:3: each rule must be a mapping"]
     assert _problems("version: 1\nrules:\n  - name: x\n") == [
         "r.yaml:3: rule 'x': missing `stage`", "r.yaml:3: rule 'x': missing `when`",
         "r.yaml:3: rule 'x': missing `action`", "r.yaml:3: rule 'x': missing `reason`"]
