@@ -93,7 +93,8 @@ class Engine:
     """One engine: state, rules, optional models and report-text scorer."""
 
     def __init__(self, config: EngineConfig | None = None, rules: RuleSet | str | Path | None
-                 = None, model=None, text_scorer: TextScorer | None | str = "default") -> None:
+                 = None, model=None, text_scorer: TextScorer | None | str = "default",
+                 campaigns=None) -> None:
         self.config = config or EngineConfig()
         self.rules = rules if isinstance(rules, RuleSet) else load_rules(rules)
         self.model = _load_model(model)
@@ -111,6 +112,9 @@ class Engine:
         self._sig = np.zeros(len(self.rules.signal_names), np.float64)
         self._stack = np.zeros(64, np.float64)
         self._scratch = self.ingest.account("\x00check")  # row used by check_registration
+        self.recorder = None    # seawall.training attaches one to collect examples
+        self.campaigns = campaigns
+        self._last_tick = -1
 
     # -- the data path -----------------------------------------------------------------
     @property
@@ -153,9 +157,36 @@ class Engine:
         for lo in range(0, len(rows), step):
             batch = to_matrix(rows[lo:lo + step])
             self._score_texts(batch, texts, lo)
-            decisions.extend(self._batch(batch, ids, tss, lo))
+            for a, b in self._tick_slices(batch):
+                if self.campaigns is not None and b > a:
+                    decisions.extend(self._campaign_tick(int(batch[a, K.EV_TS])))
+                decisions.extend(self._batch(batch[a:b], ids, tss, lo + a, texts))
         self.counters["duplicates"] = self.ingest.duplicates
         return decisions
+
+    def _tick_slices(self, batch: np.ndarray) -> list[tuple[int, int]]:
+        """Cut a batch where event time crosses a campaign tick, so campaign actions take
+        effect at the same event whatever the batch size."""
+        n = batch.shape[0]
+        if self.campaigns is None or n == 0:
+            return [(0, n)]
+        ticks = batch[:, K.EV_TS] // self.campaigns.tick_ms
+        cuts = (np.flatnonzero(np.diff(ticks)) + 1).tolist()
+        bounds = [0, *cuts, n]
+        return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+    def _campaign_tick(self, t: int) -> list[Decision]:
+        tick = t // self.campaigns.tick_ms
+        if tick <= self._last_tick:
+            return []
+        self._last_tick = tick
+        out = []
+        for act in self.campaigns.tick(self, tick * self.campaigns.tick_ms):
+            d = self.apply_automatic(act.account, act.action, act.ts, "campaign", act.reasons,
+                                     act.score)
+            if d is not None:
+                out.append(d)
+        return out
 
     def _score_texts(self, batch: np.ndarray, texts: list, lo: int) -> None:
         if self.text_scorer is None:
@@ -167,18 +198,25 @@ class Engine:
             if score is not None:
                 batch[item[0] - lo, K.EV_TEXT] = int(round(score * 1000))
 
-    def _batch(self, ev: np.ndarray, ids: list, tss: list, offset: int) -> list[Decision]:
+    def _batch(self, ev: np.ndarray, ids: list, tss: list, offset: int,
+               texts: list) -> list[Decision]:
         st = self.state
         ing = self.ingest
-        st.ensure(len(ing.account_names), len(ing.entities), len(ing.groups), 2 * ev.shape[0],
+        n = ev.shape[0]
+        st.ensure(len(ing.account_names), len(ing.entities), len(ing.groups), 2 * n,
                   ing.clock, self.config.retention * 1000)
-        out = np.zeros((ev.shape[0], K.D_N), np.int64)
-        out_score = np.zeros(ev.shape[0], np.float64)
+        out = np.zeros((n, K.D_N), np.int64)
+        out_score = np.zeros(n, np.float64)
+        evflags = np.zeros(n, np.int8)
+        nrec = n if self.recorder is not None else 0
+        rec = np.zeros((nrec, len(self.rules.signal_names)), np.float64)
+        rec_meta = np.zeros((nrec, 3), np.int64)
         rs = self.rules
-        nd = K.run_batch(ev, st.acc_t, st.acc_c, st.acc_f, st.ent_t, st.ent_c, st.groups,
-                         st.pairs, st.members, st.used, self.params, rs.code, rs.consts,
-                         rs.meta, rs.scores, self.reg_model, self.beh_model, out, out_score,
-                         self.stats, self._sig, self._stack)
+        nd, nrec = K.run_batch(ev, st.acc_t, st.acc_c, st.acc_f, st.ent_t, st.ent_c, st.groups,
+                               st.pairs, st.members, st.used, self.params, rs.code, rs.consts,
+                               rs.meta, rs.scores, self.reg_model, self.beh_model, out,
+                               out_score, self.stats, self._sig, self._stack, evflags, rec,
+                               rec_meta)
         self.counters["refused"] = int(self.stats[K.ST_REFUSED])
         result = []
         for k in range(nd):
@@ -191,6 +229,12 @@ class Engine:
                          reasons=rs.reasons(fired, marks), event=ids[offset + row])
             self._count(d)
             result.append(d)
+        if self.recorder is not None:
+            self.recorder.record(self, ev, rec[:nrec], rec_meta[:nrec], ids, tss, offset)
+        if self.campaigns is not None:
+            batch_texts = {i - offset: m for i, m in (x for x in texts if x is not None)
+                           if offset <= i < offset + n}
+            self.campaigns.observe(self, ev, evflags, batch_texts, result)
         return result
 
     def _count(self, d: Decision) -> None:
@@ -223,10 +267,11 @@ class Engine:
         out_score = np.zeros(1, np.float64)
         stats = np.zeros(K.NST, np.int64)
         rs = self.rules
-        nd = K.run_batch(ev, st.acc_t, st.acc_c, st.acc_f, st.ent_t, st.ent_c, st.groups,
-                         st.pairs, st.members, st.used, self.params, rs.code, rs.consts,
-                         rs.meta, rs.scores, self.reg_model, self.beh_model, out, out_score,
-                         stats, self._sig, self._stack)
+        nd, _ = K.run_batch(ev, st.acc_t, st.acc_c, st.acc_f, st.ent_t, st.ent_c, st.groups,
+                            st.pairs, st.members, st.used, self.params, rs.code, rs.consts,
+                            rs.meta, rs.scores, self.reg_model, self.beh_model, out, out_score,
+                            stats, self._sig, self._stack, np.zeros(1, np.int8),
+                            np.zeros((0, 1)), np.zeros((0, 3), np.int64))
         signals = as_dict(self._sig[: len(rs.signal_names)], rs.signal_names)
         st.ent_t[ents], st.ent_c[ents] = saved
         st.acc_t[a] = -1
@@ -255,10 +300,26 @@ class Engine:
         return {
             "account": name,
             "state": ACTIONS[level],
-            "stage": RULE_STAGES[int(st.acc_c[a, S.C_STAGE])] if level else None,
+            "stage": STAGES[int(st.acc_c[a, S.C_STAGE])] if level else None,
             "signals": as_dict(sig, self.rules.signal_names),
             "refused_attempts": int(st.acc_c[a, S.C_REFUSED]),
         }
+
+    def apply_automatic(self, name: str, action: str, ts: int, stage: str,
+                        reasons: list[str], score: float | None = None,
+                        event: str | None = None) -> Decision | None:
+        """An automatic decision from outside the kernel (campaigns): like a rule's, it only
+        raises enforcement, and an account a person reinstated is only queued for review."""
+        a = self.ingest.accounts.get(name)
+        if a is None:
+            return None
+        level = int(self.state.acc_c[a, S.C_ENF])
+        new = ACTIONS.index(action)
+        if self.state.acc_c[a, S.C_FLAGS] & S.FLAG_REINSTATED:
+            new = min(new, ACTIONS.index("review"))
+        if new <= level:
+            return None
+        return self.apply_manual(name, ACTIONS[new], ts, stage, reasons, score, event)
 
     def apply_manual(self, name: str, action: str, ts: int, stage: str = "manual",
                      reasons: list[str] | None = None, score: float | None = None,
@@ -282,7 +343,7 @@ class Engine:
         if new == level:
             return None
         st.acc_c[a, S.C_ENF] = new
-        st.acc_c[a, S.C_STAGE] = STAGES.index(stage) if stage in RULE_STAGES else 0
+        st.acc_c[a, S.C_STAGE] = STAGES.index(stage)  # rule stages share these numbers
         st.acc_t[a, S.T_ENF] = ts
         flags = int(st.acc_c[a, S.C_FLAGS])
         if action == "reinstate":

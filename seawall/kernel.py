@@ -60,6 +60,12 @@ D_N = 7
 # counters
 ST_REFUSED = 0
 NST = 4
+# per-event flags the kernel reports back (for campaign detection and training)
+EVF_FIRST_CONTACT = 1   # a message that was a first contact
+EVF_STRANGER = 2        # ... to someone without the sender in contacts
+EVF_REFUSED = 4         # refused because of enforcement
+EVF_REPLY = 8           # a message that answered the peer's first contact
+EVF_CREDIBLE = 16       # a report or block from someone who received something
 
 H = 3_600_000
 DAY = 24 * H
@@ -184,9 +190,16 @@ def assemble_signals(a, t, acc_t, acc_c, acc_f, ent_t, ent_c, reg_model, beh_mod
 @njit(cache=True)
 def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, used,
               params, code, consts, meta, scores, reg_model, beh_model, out, out_score,
-              stats, sig, stack):
-    """Process every row of ``ev`` in order; return the number of decisions written."""
+              stats, sig, stack, evflags, rec, rec_meta):
+    """Process every row of ``ev`` in order.
+
+    Writes decisions to ``out``/``out_score`` and per-event flags (``EVF_*``) to
+    ``evflags``; when ``rec`` has rows, also records the signal vector each event produced
+    for the account it was evidence about (``rec_meta``: row, account, stage), which is how
+    training sees exactly what rules see. Returns ``(decisions, recorded)``.
+    """
     nd = 0
+    nrec = 0
     pairs_used = used[0]
     members_used = used[1]
     for i in range(ev.shape[0]):
@@ -197,6 +210,7 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
         if level >= LEVEL_BAN:
             acc_c[a, S.C_REFUSED] += 1
             stats[ST_REFUSED] += 1
+            evflags[i] = EVF_REFUSED
             continue
         _touch(a, t, acc_t, acc_c)
         target = -1
@@ -206,6 +220,7 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
             if acc_c[a, S.C_FLAGS] & S.FLAG_CHALLENGE_PENDING:
                 acc_c[a, S.C_REFUSED] += 1
                 stats[ST_REFUSED] += 1
+                evflags[i] = EVF_REFUSED
                 continue
             b = ev[i, EV_PEER]
             if b >= 0:
@@ -219,6 +234,7 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
                 if first and level == LEVEL_RESTRICT:
                     acc_c[a, S.C_REFUSED] += 1
                     stats[ST_REFUSED] += 1
+                    evflags[i] = EVF_REFUSED
                     continue
                 sab, pairs_used = _claim(pairs, kab, t, pairs_used)
                 flags = pairs[sab, S.K_FLAGS]
@@ -228,6 +244,7 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
                     acc_c[a, S.C_REACHED] += 1
                     acc_c[a, S.W24H_RCPT + 1] += 1
                     if first:
+                        evflags[i] |= EVF_FIRST_CONTACT
                         flags |= S.PAIR_FIRST
                         acc_c[a, S.C_FC] += 1
                         acc_c[a, S.W1H_FC + 1] += 1
@@ -238,6 +255,7 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
                             if inc == 0:
                                 acc_c[a, S.C_FC_STRANGER] += 1
                                 flags |= S.PAIR_STRANGER
+                                evflags[i] |= EVF_STRANGER
                 elif pairs[sab, S.K_LAST] < t - DAY:
                     acc_c[a, S.W24H_RCPT + 1] += 1
                 pairs[sab, S.K_FLAGS] = flags
@@ -248,6 +266,7 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
                             and t - pairs[sba, S.K_FIRST] <= params[P_REPLY_WINDOW]):
                         pairs[sba, S.K_FLAGS] = fba | S.PAIR_REPLIED
                         acc_c[b, S.C_REPLIES] += 1
+                        evflags[i] |= EVF_REPLY
                     pairs[sba, S.K_LAST] = max(pairs[sba, S.K_LAST], t)
             else:
                 g = ev[i, EV_GROUP]
@@ -344,6 +363,7 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
             if level == LEVEL_RESTRICT:
                 acc_c[a, S.C_REFUSED] += 1
                 stats[ST_REFUSED] += 1
+                evflags[i] = EVF_REFUSED
                 continue
             g = ev[i, EV_GROUP]
             if groups[g, S.G_CREATOR] < 0:
@@ -363,6 +383,7 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
             if level == LEVEL_RESTRICT or acc_c[a, S.C_FLAGS] & S.FLAG_CHALLENGE_PENDING:
                 acc_c[a, S.C_REFUSED] += 1
                 stats[ST_REFUSED] += 1
+                evflags[i] = EVF_REFUSED
                 continue
             g = ev[i, EV_GROUP]
             p = ev[i, EV_PEER]
@@ -416,6 +437,7 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
                     received = members[sm, S.K_KEY] == _pair_key(g, a)
                 w = params[P_W_UNRECEIVED]
                 if received:
+                    evflags[i] |= EVF_CREDIBLE
                     w = 1.0
                     if flags & S.PAIR_STRANGER:
                         w *= params[P_W_STRANGER]
@@ -447,6 +469,12 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
             continue
         assemble_signals(target, t, acc_t, acc_c, acc_f, ent_t, ent_c, reg_model, beh_model,
                          stage, sig)
+        if rec.shape[0] > 0:
+            rec[nrec, :] = sig[: rec.shape[1]]
+            rec_meta[nrec, 0] = i
+            rec_meta[nrec, 1] = target
+            rec_meta[nrec, 2] = stage
+            nrec += 1
         marks = acc_c[target, S.C_MARKS]
         best = 0
         best_score = np.nan
@@ -491,4 +519,4 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
         nd += 1
     used[0] = pairs_used
     used[1] = members_used
-    return nd
+    return nd, nrec

@@ -141,6 +141,14 @@ SIGNALS: tuple[Signal, ...] = (
     Signal("baseline_hourly", "sessions",
            "Messages per hour over the 24 hours before that session (the owner's habit)."),
     Signal("refused_attempts", "sessions", "Events refused because of enforcement."),
+    # --- campaigns -----------------------------------------------------------------------------
+    Signal("campaign_member", "campaigns",
+           "1 if the account belongs to an established coordinated campaign.",
+           "SynchroTrap (Cao et al., CCS 2014); CopyCatch (Beutel et al., WWW 2013)"),
+    Signal("campaign_infrastructure", "campaigns",
+           "1 if the number block, network or device it registered from carried members of "
+           "an active campaign; unknown without registration data.",
+           "WeChat Ianus (Yuan et al., 2019): registration clusters"),
     # --- learned models ----------------------------------------------------------------------
     Signal("registration_model", "models",
            "Calibrated abuse probability from the registration model; unknown without one."),
@@ -276,6 +284,16 @@ def compute(a, t, acc_t, acc_c, acc_f, ent_t, ent_c, out):
     out[53] = c[a, S.C_SINCE_TAKEOVER] if to >= 0 else NAN
     out[54] = acc_f[a, S.F_BASELINE] if to >= 0 else NAN
     out[55] = c[a, S.C_REFUSED]
+    # campaigns
+    out[56] = 1.0 if c[a, S.C_CAMPAIGN] > 0 else 0.0
+    if nb < 0 and ipb < 0 and dev < 0:
+        out[57] = NAN
+    else:
+        flagged = False
+        for e in (nb, ipb, dev):
+            if e >= 0 and ent_c[e, S.EC_CAMPAIGN] > 0:
+                flagged = True
+        out[57] = 1.0 if flagged else 0.0
     # models are filled by the kernel when a model is loaded
-    out[56] = NAN
-    out[57] = NAN
+    out[58] = NAN
+    out[59] = NAN

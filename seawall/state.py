@@ -89,7 +89,8 @@ C_GAPS = 73        # inter-message gaps seen
 C_CUR_IPB = 74     # identity of the latest session: IP block, device, client platform
 C_CUR_DEV = 75
 C_CUR_CLIENT = 76
-NC = 77
+C_CAMPAIGN = 77     # 1 + number of the campaign the account belongs to (0: none)
+NC = 78
 
 # --- account float32 columns -----------------------------------------------------------
 F_GAP_MEAN = 0     # exponentially weighted mean of inter-message gaps (s)
@@ -120,7 +121,8 @@ EW24H_REGS = 2
 EC_REGISTERED = 4
 EC_ACTIONED = 5
 EC_KIND = 6
-NEC = 7
+EC_CAMPAIGN = 7    # 1 + number of an active campaign that registered here (0: none)
+NEC = 8
 ENTITY_NUMBER_BLOCK = 0
 ENTITY_IP_BLOCK = 1
 ENTITY_DEVICE = 2
