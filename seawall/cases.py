@@ -33,6 +33,7 @@ import sqlite3
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -43,7 +44,7 @@ import click
 import msgspec
 
 from seawall.decisions import Decision
-from seawall.events import InvalidEvent, Registration, Report, decode_event
+from seawall.events import InvalidEvent, Message, Registration, Report, decode_event
 from seawall.privacy import ip_block, number_block
 
 __all__ = [
@@ -536,19 +537,27 @@ def _correlate(items: Sequence[Evidence], events: Sequence[Path], decisions: Seq
                 continue
             for other in sorted(sharers - {seed}):
                 infra.setdefault((other, kk, seed), kh)
-    skipped = sum(1 for seed in content for k in keys_by_account.get(seed, ())
-                  if len(accounts_by_key[k]) > max_shared)
+    skipped = len({k for seed in content for k in keys_by_account.get(seed, ())
+                   if len(accounts_by_key[k]) > max_shared})
     linked = content | {a for a, _, _ in infra}
     del accounts_by_key, keys_by_account
 
     # Pass over decisions: campaigns named by reason codes, then decisions on the accounts.
+    # A member is an account acted on (not merely queued for review) with the campaign's code
+    # and not reinstated since: an overturned ban must not tie anyone to an operator.
+    relevant = []
+    for fi, path in enumerate(decisions):
+        for pos, d in enumerate(_read_decisions(path, tallies[path])):
+            codes = [c for c in d.reasons if c.startswith("CAMPAIGN")]
+            if d.action == "reinstate" or (codes and d.action in ACTIONS_THAT_ACT):
+                relevant.append((d.ts, fi, pos, d.account, d.action, codes))
     members: dict[str, dict[str, int]] = defaultdict(dict)  # campaign -> account -> first ts
-    for path in decisions:
-        for d in _read_decisions(path, tallies[path]):
-            for code in d.reasons:
-                if code.startswith("CAMPAIGN"):
-                    first = members[code].get(d.account)
-                    members[code][d.account] = d.ts if first is None else min(first, d.ts)
+    for ts, _, _, acct, action, codes in sorted(relevant):
+        if action == "reinstate":
+            for inside in members.values():
+                inside.pop(acct, None)
+        for code in codes:
+            members[code].setdefault(acct, ts)
     campaign: dict[tuple[str, str], tuple[int, str]] = {}  # (account, code) -> (ts, via)
     for code in sorted(members):
         inside = sorted(linked & members[code].keys())
@@ -581,7 +590,7 @@ def _correlate(items: Sequence[Evidence], events: Sequence[Path], decisions: Seq
                     for kk, kh in _registration_keys(ev, key):
                         if (ev.account, kk, kh) in wanted:
                             reg_event.setdefault((ev.account, kk, kh), (ev.ts, ev.id))
-                elif ev.type == "message":
+                elif isinstance(ev, Message):
                     act.messages += 1
                     act.first_message_ts = _min(act.first_message_ts, ev.ts)
                     act.last_message_ts = _max(act.last_message_ts, ev.ts)
@@ -607,9 +616,9 @@ def _correlate(items: Sequence[Evidence], events: Sequence[Path], decisions: Seq
                                 campaign=code))
     exhibits.extend(decided)
     order = {"reported_message": 0, "shared_infrastructure": 1, "campaign": 2, "decision": 3}
+    # Stable: decisions on one account at one instant keep their file order (ban, reinstate).
     exhibits.sort(key=lambda e: (e.ts, order[e.kind], e.account, e.other or "", e.event or "",
-                                 e.evidence or "", e.key_kind or "", e.campaign or "",
-                                 e.action or "", e.reasons or ()))
+                                 e.evidence or "", e.key_kind or "", e.campaign or ""))
     exhibits = [_with_id(e, f"ex-{i:04d}") for i, e in enumerate(exhibits, 1)]
 
     links: dict[str, set[str]] = defaultdict(set)
@@ -695,6 +704,18 @@ class CaseStore:
     def close(self) -> None:
         self._db.close()
 
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        # IMMEDIATE takes the write lock before ids are computed, so two writers (the CLI and
+        # the HTTP service) never pick the same case-0007.
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.rollback()
+            raise
+        self._db.commit()
+
     def __enter__(self) -> Self:
         return self
 
@@ -708,7 +729,7 @@ class CaseStore:
         operator = " ".join(operator.split())
         if not operator:
             raise CaseError("--operator: the operator's name is empty")
-        with self._db:
+        with self._write():
             (seq,) = self._db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM cases").fetchone()
             case = Case(f"case-{seq:04d}", operator, note)
             self._db.execute("INSERT INTO cases VALUES (?, ?, ?, ?)",
@@ -741,7 +762,7 @@ class CaseStore:
             except OSError as exc:
                 raise CaseError(f"--file: cannot read {file}: {exc.strerror}") from None
             name, digest = Path(file).name, hashlib.sha256(blob).hexdigest()
-        with self._db:
+        with self._write():
             (seq,) = self._db.execute(
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM evidence WHERE case_id = ?",
                 (case_id,)).fetchone()
@@ -782,7 +803,8 @@ class CaseStore:
             raise CaseError(f"--max-shared: must be at least 1, not {max_shared}")
         for path in [*events, *decisions]:
             if not Path(path).is_file():
-                raise CaseError(f"{path}: no such file")
+                why = "is not a file" if Path(path).exists() else "no such file"
+                raise CaseError(f"{path}: {why}")
         ev_paths, de_paths = [Path(p) for p in events], [Path(p) for p in decisions]
         tallies = {p: _Tally(p, on_invalid) for p in [*ev_paths, *de_paths]}
         accounts, exhibits, skipped = _correlate(items, ev_paths, de_paths, secret, max_shared,
@@ -795,7 +817,7 @@ class CaseStore:
             by_kind[e.kind] += 1
         summary = CorrelationSummary(ev_sources, de_sources, {"total": len(accounts), **by_link},
                                      dict(sorted(by_kind.items())), skipped, max_shared)
-        with self._db:
+        with self._write():
             for table in ("correlations", "accounts", "exhibits"):
                 self._db.execute(f"DELETE FROM {table} WHERE case_id = ?", (case_id,))
             self._db.execute("INSERT INTO correlations VALUES (?, ?)",
@@ -836,14 +858,14 @@ class CaseStore:
         case = self.case(case_id)
         items = self.evidence(case_id)
         summary, accounts, exhibits = self.correlation(case_id)
-        actioned = frozenset(e.account for e in exhibits
-                             if e.kind == "decision" and e.action in ACTIONS_THAT_ACT)
+        standing = _standing_actions(exhibits)
+        actioned = frozenset(standing)
         # Implicated: tied by content or campaign, or acted on. Infrastructure alone is a lead,
         # not abuse: an office sharing a /24 with a spammer has done nothing.
         implicated = frozenset(a.account for a in accounts
                                if {"content", "campaign"} & set(a.links)
                                or a.account in actioned)
-        abuse = _abuse_days(accounts, exhibits, implicated)
+        abuse = _abuse_days(accounts, exhibits, standing, implicated)
         days = [d for acct in implicated for d in abuse.get(acct, ())]
         abuse_first, abuse_last = (min(days), max(days)) if days else (None, None)
         content = [e for e in exhibits if e.kind == "reported_message"]
@@ -859,7 +881,19 @@ class CaseStore:
                           summary, implicated, actioned, abuse_first, abuse_last)
 
 
+def _standing_actions(exhibits: Sequence[Exhibit]) -> dict[str, list[Exhibit]]:
+    """Ban/restrict/challenge decisions per account that no later ``reinstate`` lifted."""
+    standing: dict[str, list[Exhibit]] = {}
+    for e in exhibits:  # in time order
+        if e.kind == "decision" and e.action == "reinstate":
+            standing.pop(e.account, None)
+        elif e.kind == "decision" and e.action in ACTIONS_THAT_ACT:
+            standing.setdefault(e.account, []).append(e)
+    return standing
+
+
 def _abuse_days(accounts: Sequence[Account], exhibits: Sequence[Exhibit],
+                standing: dict[str, list[Exhibit]],
                 implicated: frozenset[str]) -> dict[str, list[date]]:
     """Dates of abuse activity per implicated account: its messages, reports, actions."""
     days: dict[str, list[date]] = defaultdict(list)
@@ -870,9 +904,11 @@ def _abuse_days(accounts: Sequence[Account], exhibits: Sequence[Exhibit],
                 if ts is not None:
                     days[a.account].append(_day(ts))
     for e in exhibits:
-        if e.account in implicated and (e.kind == "reported_message" or (
-                e.kind == "decision" and e.action in ACTIONS_THAT_ACT)):
+        if e.account in implicated and e.kind == "reported_message":
             days[e.account].append(_day(e.ts))
+    for acct, actions in standing.items():
+        if acct in implicated:
+            days[acct].extend(_day(e.ts) for e in actions)
     return days
 
 

@@ -100,6 +100,9 @@ class Engine:
         self.model = _load_model(model)
         self.reg_model, self.beh_model = (self.model.compiled() if self.model is not None
                                           else (empty_model(), empty_model()))
+        # thresholds per model (row 0 registration, 1 behaviour) and enforcement level
+        self.policy = (self.model.policy() if self.model is not None
+                       else np.full((2, 5), np.nan))
         self.text_scorer = _default_text_scorer() if text_scorer == "default" else text_scorer
         self.ingest = Ingest(secret=self.config.secret.encode(),
                              dedup_window_ms=self.config.dedup_window * 1000,
@@ -207,6 +210,7 @@ class Engine:
                   ing.clock, self.config.retention * 1000)
         out = np.zeros((n, K.D_N), np.int64)
         out_score = np.zeros(n, np.float64)
+        out_sig = self._out_sig(n)
         evflags = np.zeros(n, np.int8)
         nrec = n if self.recorder is not None else 0
         rec = np.zeros((nrec, len(self.rules.signal_names)), np.float64)
@@ -214,19 +218,19 @@ class Engine:
         rs = self.rules
         nd, nrec = K.run_batch(ev, st.acc_t, st.acc_c, st.acc_f, st.ent_t, st.ent_c, st.groups,
                                st.pairs, st.members, st.used, self.params, rs.code, rs.consts,
-                               rs.meta, rs.scores, self.reg_model, self.beh_model, out,
-                               out_score, self.stats, self._sig, self._stack, evflags, rec,
-                               rec_meta)
+                               rs.meta, rs.scores, self.reg_model, self.beh_model,
+                               self.policy, out, out_score, out_sig, self.stats, self._sig,
+                               self._stack, evflags, rec, rec_meta)
         self.counters["refused"] = int(self.stats[K.ST_REFUSED])
         result = []
         for k in range(nd):
             row, acc, level, stage, lo, hi, marks = (int(x) for x in out[k])
-            fired = (lo & (2**64 - 1)) | ((hi & (2**64 - 1)) << 64)
             score = float(out_score[k])
             d = Decision(ts=tss[offset + row], account=ing.account_names[acc],
                          action=ACTIONS[level], stage=RULE_STAGES[stage],
                          score=None if math.isnan(score) else round(score, 6),
-                         reasons=rs.reasons(fired, marks), event=ids[offset + row])
+                         reasons=self._reasons(lo, hi, marks, level, out_sig[k]),
+                         event=ids[offset + row])
             self._count(d)
             result.append(d)
         if self.recorder is not None:
@@ -236,6 +240,31 @@ class Engine:
                            if offset <= i < offset + n}
             self.campaigns.observe(self, ev, evflags, batch_texts, result)
         return result
+
+    def _out_sig(self, n: int) -> np.ndarray:
+        width = len(self.rules.signal_names)
+        if getattr(self, "_out_sig_buf", None) is None or self._out_sig_buf.shape[0] < n:
+            self._out_sig_buf = np.zeros((max(n, self.config.batch_size), width), np.float64)
+        return self._out_sig_buf
+
+    def _reasons(self, lo: int, hi: int, marks: int, level: int, sig: np.ndarray) -> list[str]:
+        """Reason codes, most important first: the rules that fired (by severity), a model's
+        reasons (its code and the signals that pushed its score up most) where its action is
+        at least as severe, then the account's marks."""
+        lo &= 2**64 - 1
+        hi &= 2**64 - 1
+        rules_fired = lo | ((hi & (2**62 - 1)) << 64)
+        reasons = self.rules.reasons(rules_fired, marks)
+        for m in (0, 1):
+            if not hi >> (62 + m) & 1 or self.model is None:
+                continue
+            extra = [r for r in self.model.reasons(m, sig, self.rules.signal_names)
+                     if r not in reasons]
+            model_level = self.model.level(m, float(sig[K.SIG_MODEL[m]]))
+            rule_level = max((ACTIONS.index(r.action) for i, r in enumerate(self.rules.rules)
+                              if rules_fired >> i & 1 and r.action != "mark"), default=0)
+            reasons = extra + reasons if model_level >= rule_level else reasons + extra
+        return reasons
 
     def _count(self, d: Decision) -> None:
         self.counters["decisions"] += 1
@@ -269,9 +298,9 @@ class Engine:
         rs = self.rules
         nd, _ = K.run_batch(ev, st.acc_t, st.acc_c, st.acc_f, st.ent_t, st.ent_c, st.groups,
                             st.pairs, st.members, st.used, self.params, rs.code, rs.consts,
-                            rs.meta, rs.scores, self.reg_model, self.beh_model, out, out_score,
-                            stats, self._sig, self._stack, np.zeros(1, np.int8),
-                            np.zeros((0, 1)), np.zeros((0, 3), np.int64))
+                            rs.meta, rs.scores, self.reg_model, self.beh_model, self.policy,
+                            out, out_score, self._out_sig(1), stats, self._sig, self._stack,
+                            np.zeros(1, np.int8), np.zeros((0, 1)), np.zeros((0, 3), np.int64))
         signals = as_dict(self._sig[: len(rs.signal_names)], rs.signal_names)
         st.ent_t[ents], st.ent_c[ents] = saved
         st.acc_t[a] = -1
@@ -279,13 +308,12 @@ class Engine:
         if nd == 0:
             return Verdict("allow", rs.reasons(0, 0), None, signals)
         level = int(out[0, K.D_LEVEL])
-        fired = (int(out[0, K.D_FIRED_LO]) & (2**64 - 1)) | (
-            (int(out[0, K.D_FIRED_HI]) & (2**64 - 1)) << 64)
         action = {"ban": "deny", "restrict": "challenge", "challenge": "challenge"}.get(
             ACTIONS[level], "allow")
         score = float(out_score[0])
-        return Verdict(action, rs.reasons(fired, int(out[0, K.D_MARKS])),
-                       None if math.isnan(score) else score, signals)
+        reasons = self._reasons(int(out[0, K.D_FIRED_LO]), int(out[0, K.D_FIRED_HI]),
+                                int(out[0, K.D_MARKS]), level, self._out_sig(1)[0])
+        return Verdict(action, reasons, None if math.isnan(score) else score, signals)
 
     def account(self, name: str) -> dict | None:
         """Enforcement state and current signals of an account (None if never seen)."""

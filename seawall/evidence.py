@@ -242,6 +242,8 @@ def build_evidence(a: Assessment, *, role: str, key: bytes,
         "case": {"id": a.case.id, "operator": a.case.operator, "note": a.case.note},
         "role": role,
         "pseudonymised": role != "legal",
+        # Which secret made the pseudonyms and key hashes, without revealing it.
+        "key_id": keyed_hash(key, "key-id")[:16],
         "cutoff": a.cutoff.isoformat(),
         "correlated": s is not None,
         "sources": sources,
@@ -327,7 +329,8 @@ def render_html(doc: dict) -> str:
         f"{_e(c['last_seen'])}. Abuse activity: {_e(c['abuse_first'])} to "
         f"{_e(c['abuse_last'])}. {_e(c['off_platform_eligible'])} of {_e(c['off_platform'])} "
         f"off-platform items are eligible under the cutoff {_e(doc['cutoff'])}.</p>"),
-        (f"<p class=\"note\">Role: {_e(doc['role'])}; {_e(who)}. Reporters are always "
+        (f"<p class=\"note\">Role: {_e(doc['role'])}; {_e(who)}; key id "
+         f"<code>{_e(doc['key_id'])}</code>. Reporters are always "
         "pseudonymised. Every file of this evidence file, with its SHA-256, is listed in "
         "<code>manifest.json</code>; check it with <code>seawall cases verify DIR</code>.</p>"),
     ]

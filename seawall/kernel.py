@@ -37,6 +37,8 @@ from seawall.rules import (
     OP_TRUTH,
 )
 from seawall.signals import NSIG, SIG_BEH_MODEL, SIG_REG_MODEL, compute
+
+SIG_MODEL = (SIG_REG_MODEL, SIG_BEH_MODEL)
 from seawall.windows import hours_add, ring_add, roll
 
 # event row columns
@@ -189,11 +191,13 @@ def assemble_signals(a, t, acc_t, acc_c, acc_f, ent_t, ent_c, reg_model, beh_mod
 
 @njit(cache=True)
 def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, used,
-              params, code, consts, meta, scores, reg_model, beh_model, out, out_score,
-              stats, sig, stack, evflags, rec, rec_meta):
+              params, code, consts, meta, scores, reg_model, beh_model, policy, out,
+              out_score, out_sig, stats, sig, stack, evflags, rec, rec_meta):
     """Process every row of ``ev`` in order.
 
-    Writes decisions to ``out``/``out_score`` and per-event flags (``EVF_*``) to
+    ``policy[m, level]`` is the score threshold of model ``m`` (0 registration, 1 behaviour)
+    for each enforcement level (NaN: never). Writes decisions to ``out``/``out_score`` (and
+    the signal vector behind each to ``out_sig``) and per-event flags (``EVF_*``) to
     ``evflags``; when ``rec`` has rows, also records the signal vector each event produced
     for the account it was evidence about (``rec_meta``: row, account, stage), which is how
     training sees exactly what rules see. Returns ``(decisions, recorded)``.
@@ -496,6 +500,17 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
             elif act > best or (act == best and scores[r] > best_score):
                 best = act
                 best_score = scores[r]
+        # learned models: calibrated score against the thresholds stored with the model
+        m = 0 if stage == STAGE_REGISTRATION else 1
+        s = sig[SIG_REG_MODEL] if m == 0 else sig[SIG_BEH_MODEL]
+        if s == s:
+            for lvl in range(LEVEL_BAN, 0, -1):
+                if s >= policy[m, lvl]:
+                    fired_hi |= 1 << (62 + m)
+                    if lvl > best:
+                        best = lvl
+                        best_score = s
+                    break
         acc_c[target, S.C_MARKS] = marks
         if acc_c[target, S.C_FLAGS] & S.FLAG_REINSTATED:
             best = min(best, LEVEL_REVIEW)  # a person cleared it: queue, do not act again
@@ -516,6 +531,7 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
         out[nd, D_FIRED_HI] = fired_hi
         out[nd, D_MARKS] = marks
         out_score[nd] = best_score
+        out_sig[nd, :] = sig
         nd += 1
     used[0] = pairs_used
     used[1] = members_used
