@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 __all__ = ["demo_command"]
 
@@ -40,7 +39,7 @@ def demo_command(accounts: int, days: int, seed: int, out_dir: str) -> None:
     from seawall.replay import replay
     from seawall.simulation import simulate
 
-    console = Console()
+    console = report.console()
     out = Path(out_dir)
     # Wall-clock times below are shown to the user only; no output file contains them.
     started = time.perf_counter()

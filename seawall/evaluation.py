@@ -413,7 +413,12 @@ def _run_engine(events_paths: list[Path], rules: str | Path | None,
         raise EvaluationError(
             f"the engine is not available ({exc}); pass a decisions file with --decisions"
         ) from None
-    result = replay([str(p) for p in events_paths], rules=rules, progress=progress)
+    from seawall.rules import RuleError
+
+    try:
+        result = replay([str(p) for p in events_paths], rules=rules, progress=progress)
+    except RuleError as exc:  # already lists file:line: why
+        raise EvaluationError(str(exc)) from None
     return [_as_decision(d) for d in result.decisions]
 
 
@@ -654,19 +659,16 @@ def evaluate_command(more_events: tuple[str, ...], events: tuple[str, ...], labe
     seawall evaluate --events events.jsonl --labels labels.jsonl --report out/
     seawall evaluate --events a.jsonl b.jsonl --labels l.jsonl --decisions d.jsonl
     """
-    from rich.console import Console
-
     from seawall import report
 
-    err = Console(stderr=True)
     try:
         ev = evaluate([*events, *more_events], labels,
                       decisions=decisions, rules=rules, strict=strict,
-                      progress=err.is_terminal)
+                      progress=report.console(stderr=True).is_terminal)
     except EvaluationError as exc:
         raise click.ClickException(str(exc)) from None
     report.print_problems(ev)
-    report.print_summary(ev, Console())
+    report.print_summary(ev, report.console())
     if report_dir is not None:
         json_path, html_path = report.write_report(ev, report_dir)
         click.echo(f"Report: {html_path}")

@@ -30,8 +30,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-import numpy as np
-from datasketch import MinHash, MinHashLSH
+from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from seawall.reporttext import EMAIL_PATTERN, URL_PATTERN, normalise
 
@@ -51,8 +50,8 @@ MIN_CHARS = 40
 "Sorry, I'll call later" is sent by millions of people and links nobody."""
 
 # Hosts that everybody links to, or that shorten or host other people's links: the host
-# alone says nothing about who sent it, so the indicator is the host and the first path
-# segment ("url:bit.ly/3abc"); Telegram links name a handle ("t.me/name" is "@name").
+# alone says nothing about who sent it, so the indicator is the whole link without its
+# scheme ("url:bit.ly/3abc"); Telegram links name a handle ("t.me/name" is "@name").
 _SHARED_HOSTS = frozenset({
     "bit.ly", "cutt.ly", "goo.gl", "is.gd", "ow.ly", "rb.gy", "shorturl.at", "t.co",
     "tinyurl.com", "urlz.fr", "clck.ru", "vk.cc", "page.link",
@@ -66,13 +65,14 @@ _TELEGRAM_HOSTS = frozenset({"t.me", "telegram.me", "telegram.dog"})
 _TELEGRAM_PATHS = frozenset({"joinchat", "s", "c", "addstickers", "share", "proxy", "iv"})
 _HANDLE = re.compile(r"(?<![\w@.])@([A-Za-z][A-Za-z0-9_]{3,31})(?![\w@])")
 _HANDLE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
+_TLD = re.compile(r"[^\W\d_]{2,63}|xn--[a-z0-9-]{1,59}")
 _TRAILING = ".,;:!?)]}'\"»…"
 # 8 to 15 digits (the E.164 range), optionally after "+" or "00", with the separators people
 # type inside numbers: "+1 (555) 010-9999", "8 (999) 123-45-67", "0800.123.4567".
 _PHONE = re.compile(r"(?<![\d+])(\+|00)?\s?\(?\d(?:[\s.\-()]{0,2}\d){7,14}(?!\d)")
 _NOT_PHONE = (
     re.compile(r"\d{1,4}[./\-]\d{1,2}[./\-]\d{1,4}"),  # dates
-    re.compile(r"\d{1,3}(?:[., ]\d{3})+"),  # amounts with thousands separators
+    re.compile(r"\d{1,3}(?:[.,]\d{3})+"),  # amounts with thousands separators
 )
 
 
@@ -96,7 +96,7 @@ class Fingerprint:
     ``indicators`` are sorted ``kind:value`` strings (see :func:`indicators`).
     """
 
-    minhash: MinHash | None
+    minhash: LeanMinHash | None
     shingles: int
     indicators: tuple[str, ...]
 
@@ -119,7 +119,7 @@ def fingerprint(messages: Sequence[str], *, min_chars: int = MIN_CHARS) -> Finge
     with a fixed seed, so equal texts give equal signatures in every process.
 
     >>> a = fingerprint(["Win a FREE iPhone 15 today, click https://promo.example/abc"])
-    >>> b = fingerprint(["W I N a free iPhone 16 today!! click http://promo2.example/zz"])
+    >>> b = fingerprint(["Win a F R E E iPhone 16 today, click http://promo2.example/zz"])
     >>> a.similarity(b)
     1.0
     """
@@ -135,9 +135,11 @@ def fingerprint(messages: Sequence[str], *, min_chars: int = MIN_CHARS) -> Finge
         shingles.update(text[i:i + SHINGLE].encode() for i in range(len(text) - SHINGLE + 1))
     minhash = None
     if sum(map(len, texts)) >= min_chars:
-        minhash = MinHash(num_perm=NUM_PERM, permutations=_TEMPLATE.permutations,
-                          scheme="affine32")
-        minhash.update_batch(sorted(shingles))
+        sketch = MinHash(num_perm=NUM_PERM, permutations=_TEMPLATE.permutations,
+                         scheme="affine32")
+        sketch.update_batch(sorted(shingles))
+        # The lean form keeps only the 64 values, not a copy of the permutations.
+        minhash = LeanMinHash(sketch)
     return Fingerprint(minhash, len(shingles), indicators(messages))
 
 
@@ -145,7 +147,8 @@ def indicators(messages: Sequence[str]) -> tuple[str, ...]:
     """Links, phone numbers and handles named in the messages, as sorted ``kind:value``.
 
     - ``domain:HOST``: the host of a link, lower-case, without ``www.``; for shorteners and
-      big platforms (``bit.ly``, ``youtube.com``...), ``url:HOST/FIRST-PATH-SEGMENT``.
+      big platforms (``bit.ly``, ``youtube.com``...), ``url:HOST/PATH?QUERY`` (path and
+      query keep their case: ``bit.ly/AbC`` is not ``bit.ly/abc``).
     - ``handle:@name``: an ``@name`` (4-32 letters, digits, ``_``; lower-case), and a
       Telegram link ``t.me/name``.
     - ``phone:NUMBER``: 8-15 digits; ``+`` kept (``00`` becomes ``+``), separators dropped.
@@ -156,8 +159,8 @@ def indicators(messages: Sequence[str]) -> tuple[str, ...]:
     """
     found: set[str] = set()
     for message in messages:
-        text = unicodedata.normalize("NFKC", message)
-        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+        text = "".join(ch for ch in message if unicodedata.category(ch) != "Cf")
+        text = unicodedata.normalize("NFKC", text)
         text = EMAIL_PATTERN.sub(" ", text)
         for match in URL_PATTERN.finditer(text):
             indicator = _link_indicator(match.group().rstrip(_TRAILING))
@@ -187,14 +190,16 @@ def _link_indicator(link: str) -> str | None:
     except ValueError:
         return None
     host = host.removeprefix("www.")
-    if "." not in host:
+    if "." not in host or not _TLD.fullmatch(host.rpartition(".")[2]):
         return None
     segment = next((s for s in parts.path.split("/") if s), "")
     if host in _TELEGRAM_HOSTS and _HANDLE_NAME.fullmatch(segment) \
             and segment.lower() not in _TELEGRAM_PATHS:
         return f"handle:@{segment.lower()}"
     if host in _SHARED_HOSTS or host.endswith(".page.link"):
-        return f"url:{host}/{segment}" if segment else None
+        path = parts.path.strip("/")
+        query = f"?{parts.query}" if parts.query else ""
+        return f"url:{host}/{path}{query}" if path else None
     return f"domain:{host}"
 
 
@@ -212,7 +217,8 @@ class ReportTextIndex:
     seen minus this are forgotten, default 30 days); ``max_reports`` (at most this many
     reports are kept, the oldest go first, default 100,000); ``min_chars`` (see
     :data:`MIN_CHARS`). Memory is bounded by ``max_reports``: each kept report costs its
-    64-value signature, its LSH band keys and its indicators (roughly 1-2 KB).
+    64-value signature, its keys in the 10 LSH bands and its indicators, about 4 KB in
+    Python objects (so about 400 MB at the default cap).
 
     Only event time is used, never the wall clock, so a replay gives the same links.
     """
@@ -274,7 +280,8 @@ class ReportTextIndex:
 
         if ts >= self._clock - self.window_ms:
             self._insert(report_key, _Entry(account, ts, fp))
-        return [Link(acct, kind, tuple(sorted(keys))) for (acct, kind), keys in sorted(found.items())]
+        return [Link(acct, kind, tuple(sorted(keys)))
+                for (acct, kind), keys in sorted(found.items())]
 
     def _insert(self, key: str, entry: _Entry) -> None:
         self._entries[key] = entry
@@ -297,8 +304,3 @@ class ReportTextIndex:
                 del holders[key]
                 if not holders:
                     del self._by_indicator[indicator]
-
-
-def _signature(fp: Fingerprint) -> np.ndarray | None:
-    """The MinHash values as an array (for storage or comparison), or ``None``."""
-    return None if fp.minhash is None else fp.minhash.digest()

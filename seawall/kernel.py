@@ -37,9 +37,9 @@ from seawall.rules import (
     OP_TRUTH,
 )
 from seawall.signals import NSIG, SIG_BEH_MODEL, SIG_REG_MODEL, compute
+from seawall.windows import hours_add, ring_add, roll
 
 SIG_MODEL = (SIG_REG_MODEL, SIG_BEH_MODEL)
-from seawall.windows import hours_add, ring_add, roll
 
 # event row columns
 EV_TYPE, EV_TS, EV_ACC, EV_PEER, EV_GROUP, EV_KIND, EV_FWD, EV_TYPED, EV_INC = range(9)

@@ -26,7 +26,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from seawall.evaluation import Evaluation
 
-__all__ = ["print_problems", "print_summary", "render_html", "write_report"]
+__all__ = ["console", "print_problems", "print_summary", "render_html", "write_report"]
 
 _ACTIONS = ("ban", "restrict", "challenge", "review", "reinstate")
 _ACTION_COLOURS = {"ban": "#b2182b", "restrict": "#ef8a62", "challenge": "#fddbc7",
@@ -114,6 +114,12 @@ def _headline_rows(ev: Evaluation) -> list[tuple[str, str, str, str]]:
 
 
 # -- terminal ------------------------------------------------------------------------------
+
+
+def console(stderr: bool = False) -> Console:
+    """A rich console; when output goes to a file or pipe, wide enough for the tables."""
+    con = Console(stderr=stderr)
+    return con if con.is_terminal else Console(stderr=stderr, width=110)
 
 
 def print_problems(ev: Evaluation, file: TextIO | None = None) -> None:

@@ -43,9 +43,9 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "EMAIL_PATTERN",
     "FORMAT",
     "URL_PATTERN",
-    "EMAIL_PATTERN",
     "Corpus",
     "ModelFileError",
     "ReportTextClassifier",
@@ -59,12 +59,12 @@ FORMAT = "seawall.report_text/1"
 """Artifact format tag; bump it when the arrays, the metadata or ``normalise`` change."""
 
 # Top-level domains recognised in links written without a scheme ("bit.ly/x", "сайт.рф").
-# A closed list, because "end.Next" or "Mr.Smith" must not read as links; links with a
-# scheme or "www." are recognised whatever their domain.
+# A closed list without TLDs that are everyday words ("it", "to", "in", "us", "win",
+# "click"), because "message.it" or "prize.Click" with a missing space must not read as
+# links; links with a scheme or "www." are recognised whatever their domain.
 _BARE_TLDS = (
-    "com|net|org|info|biz|edu|gov|io|co|me|ly|gl|gg|to|ru|su|ua|by|kz|uz|uk|de|fr|it|es|nl|"
-    "pl|in|us|ca|au|br|cn|jp|xyz|top|ltd|app|dev|link|click|site|online|shop|store|club|live|"
-    "pro|vip|win|bet|casino|tk|ml|ga|cf|gq|cc|tv|ws|рф"
+    "com|net|org|info|biz|edu|gov|io|co|me|ly|gl|gg|ru|su|ua|by|kz|uz|uk|fr|nl|pl|ca|au|br|"
+    "cn|jp|xyz|top|ltd|app|dev|site|online|shop|store|club|tk|ml|ga|cf|gq|cc|tv|ws|рф"
 )
 URL_PATTERN = re.compile(
     r"(?:(?:https?|ftp)://|www\.)[^\s<>\"'«»]+"
@@ -90,6 +90,7 @@ _SPACED_SEP = re.compile(r"[ .·*_\-]")
 _MARK_STACK = re.compile(r"[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff"
                          r"\ufe20-\ufe2f]{3,}")
 _REPEAT = re.compile(r"(.)\1{3,}")
+_TOKENS = re.compile(r"_(?:url|email|num)_")
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[^\W\d_]+")
 
@@ -109,10 +110,12 @@ def normalise(text: str) -> str:
     In order: drop invisible format characters (zero-width spaces and joiners, soft hyphens,
     byte-order marks); Unicode NFKC (fullwidth and "mathematical bold" letters, ligatures,
     circled digits become plain ones); drop stacks of three or more combining marks; e-mail
-    addresses become ``_email_``, links ``_url_``, digit runs ``_num_``; letter-spaced words
-    are joined; a word mixing Latin and Cyrillic letters gets its look-alike letters mapped
-    to the script of its other letters; runs of four or more equal characters shrink to
-    three; whitespace collapses to single spaces. Case is kept.
+    addresses become ``_email_``, links ``_url_``, digit runs ``_num_``; whitespace
+    collapses to single spaces; letter-spaced words are joined; a word mixing Latin and
+    Cyrillic letters gets its look-alike letters mapped to the script of its other letters
+    (a word of look-alikes only, to the script of the whole text); runs of four or more
+    equal characters shrink to three. Case is kept. The result is a fixed point:
+    ``normalise(normalise(t)) == normalise(t)``.
 
     >>> normalise("Ｗｉｎ　a ｆｒｅｅ\u200b iPhone!!!!!! Call +44 7911 123456")
     'Win a free iPhone!!! Call +_num_'
@@ -125,27 +128,60 @@ def normalise(text: str) -> str:
     text = EMAIL_PATTERN.sub(f" {EMAIL_TOKEN} ", text)
     text = URL_PATTERN.sub(f" {URL_TOKEN} ", text)
     text = _NUMBER.sub(NUMBER_TOKEN, text)
-    text = _SPACED.sub(lambda m: _SPACED_SEP.sub("", m.group()), text)
-    text = _WORD.sub(_unmix_scripts, text)
-    text = _REPEAT.sub(r"\1\1\1", text)
-    return _SPACE.sub(" ", text).strip()
+    text = _SPACE.sub(" ", text)
+    text = _SPACED.sub(_join_spaced, text)
+    text = _unmix_scripts(text)
+    return _REPEAT.sub(r"\1\1\1", text).strip()
 
 
-def _unmix_scripts(match: re.Match[str]) -> str:
-    word = match.group()
+def _join_spaced(match: re.Match[str]) -> str:
+    # Join only same-case stretches of four or more letters, so the article in
+    # "get a F R E E gift" stays a word of its own.
+    letters = _SPACED_SEP.sub("", match.group())
+    parts: list[str] = []
+    start = 0
+    for end in range(1, len(letters) + 1):
+        if end == len(letters) or letters[end].isupper() != letters[start].isupper():
+            run = letters[start:end]
+            parts.append(run if len(run) >= 4 else " ".join(run))
+            start = end
+    return " ".join(parts)
+
+
+def _unmix_scripts(text: str) -> str:
+    # A word takes the script of its unambiguous letters; a word of look-alikes only
+    # ("Hy" for "Ну") takes the script that dominates the whole text, if one does.
+    latin, cyrillic = _script_letters(_TOKENS.sub(" ", text))
+    default = (_TO_CYRILLIC if cyrillic > 2 * latin
+               else _TO_LATIN if latin > 2 * cyrillic else None)
+
+    def unmix(match: re.Match[str]) -> str:
+        word = match.group()
+        latin, cyrillic = _script_letters(word)
+        table = (_TO_CYRILLIC if cyrillic > latin
+                 else _TO_LATIN if latin > cyrillic else default)
+        if table is None:
+            return word
+        # A letter carrying a combining mark stays: NFKC found no precomposed form for it in
+        # its own script, and one in the other script would make the next pass differ.
+        if unicodedata.combining(match.string[match.end():match.end() + 1] or "a"):
+            return word[:-1].translate(table) + word[-1]
+        return word.translate(table)
+
+    return _WORD.sub(unmix, text)
+
+
+def _script_letters(text: str) -> tuple[int, int]:
+    """Latin and Cyrillic letters in ``text`` that have no look-alike in the other script."""
     latin = cyrillic = 0
-    for ch in word:
-        if ch in _LOOKALIKES:
+    for ch in text:
+        if ch in _LOOKALIKES or not ch.isalpha():
             continue
-        if "a" <= ch.lower() <= "z":
+        if ch.isascii():
             latin += 1
         elif "\u0400" <= ch <= "\u04ff":
             cyrillic += 1
-    if cyrillic > latin:
-        return word.translate(_TO_CYRILLIC)
-    if latin > cyrillic:
-        return word.translate(_TO_LATIN)
-    return word
+    return latin, cyrillic
 
 
 class ModelFileError(ValueError):
@@ -377,7 +413,7 @@ def holdout_split(
     test: list[int] = []
     for stratum in sorted(set(keys)):
         members = np.array([i for i, k in enumerate(keys) if k == stratum])
-        held = int(round(len(members) * test_fraction))
+        held = round(len(members) * test_fraction)
         test.extend(members[rng.permutation(len(members))[:held]].tolist())
     held_out = np.zeros(len(keys), dtype=bool)
     held_out[test] = True

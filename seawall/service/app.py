@@ -27,7 +27,7 @@ from seawall.events import InvalidEvent, Registration, decode_event
 from seawall.service.auth import Principal, authenticate
 from seawall.service.runtime import Conflict, NotFound, Runtime
 
-__all__ = ["create_app", "ApiError"]
+__all__ = ["ApiError", "create_app"]
 
 NDJSON = "application/x-ndjson"
 
@@ -212,7 +212,8 @@ def create_app(runtime: Runtime) -> Starlette:
         except InvalidEvent as exc:
             raise ApiError(422, str(exc)) from None
         if not isinstance(event, Registration):
-            raise ApiError(422, f"expected a registration event, got {type(event).__struct_config__.tag!r}")
+            tag = type(event).__struct_config__.tag
+            raise ApiError(422, f"expected a registration event, got {tag!r}")
         return _Json(runtime.check_registration(event))
 
     async def get_account(request: Request) -> Response:

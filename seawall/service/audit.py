@@ -20,7 +20,7 @@ from typing import Any
 
 from seawall.service.store import utc_now
 
-__all__ = ["GENESIS", "append", "verify", "AuditReport"]
+__all__ = ["GENESIS", "AuditReport", "append", "verify"]
 
 GENESIS = "0" * 64
 

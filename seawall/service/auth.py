@@ -25,8 +25,15 @@ from dataclasses import dataclass
 
 from seawall.service.store import utc_now
 
-__all__ = ["ROLES", "Principal", "create_key", "authenticate", "list_keys", "revoke_key",
-           "has_any_key"]
+__all__ = [
+    "ROLES",
+    "Principal",
+    "authenticate",
+    "create_key",
+    "has_any_key",
+    "list_keys",
+    "revoke_key",
+]
 
 ROLES: dict[str, frozenset[str]] = {
     "ingest": frozenset({"ingest"}),

@@ -12,7 +12,7 @@ from seawall.service.auth import ROLES, create_key, has_any_key, list_keys, revo
 from seawall.service.config import ConfigError, ServiceConfig, load_config
 from seawall.service.store import DB_NAME, Store
 
-__all__ = ["serve", "audit_group", "keys", "register"]
+__all__ = ["audit_group", "keys", "register", "serve"]
 
 _config_option = click.option("--config", "config_path", type=click.Path(dir_okay=False),
                               default=None, help="Service configuration file (YAML).")
@@ -61,8 +61,9 @@ def serve(config_path: str | None, host: str | None, port: int | None,
         cfg.port = port
     try:
         runtime = Runtime(cfg)
-    except ConfigError as exc:
-        raise click.ClickException(f"{config_path or 'config'}: {exc}") from None
+    except (ValueError, OSError, RuntimeError) as exc:
+        # Rule file, model file, snapshot or data-directory problems: the message names it.
+        raise click.ClickException(f"cannot start: {exc}") from None
     if not has_any_key(runtime.store.db):
         with runtime.store.write() as db:
             key_id, key = create_key(db, "admin", note="created by the first `seawall serve`")

@@ -21,7 +21,8 @@ from typing import Annotated, Any
 import msgspec
 import yaml
 
-__all__ = ["ConfigError", "ServiceConfig", "WebhookConfig", "load_config", "load_config_text"]
+__all__ = ["ConfigError", "ServiceConfig", "WebhookConfig", "engine_config", "load_config",
+           "load_config_text"]
 
 DEFAULT_PORT = 8470
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
@@ -60,6 +61,7 @@ class ServiceConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_body_bytes: Positive = DEFAULT_MAX_BODY
     snapshot_every: Positive = 100_000
     rules: str | None = None
+    model: str | None = None
     engine: dict[str, Any] = {}
     webhooks: WebhookConfig = msgspec.field(default_factory=WebhookConfig)
 
@@ -74,10 +76,19 @@ def load_config(path: str | Path | None) -> ServiceConfig:
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
     cfg = load_config_text(text, str(p))
+    # A relative path in the file means "next to the config file", not "next to the shell".
     if cfg.rules is not None and not Path(cfg.rules).is_absolute():
-        # A relative rules path means "next to the config file", not "next to the shell".
         cfg.rules = str((p.parent / cfg.rules).resolve())
+    if cfg.model is not None and not Path(cfg.model).is_absolute():
+        cfg.model = str((p.parent / cfg.model).resolve())
     return cfg
+
+
+def engine_config(cfg: ServiceConfig) -> Any:
+    """The ``engine:`` options as a :class:`seawall.engine.EngineConfig` (validated)."""
+    from seawall.engine import EngineConfig
+
+    return msgspec.convert(cfg.engine, EngineConfig)
 
 
 def load_config_text(text: str, source: str = "<config>") -> ServiceConfig:
@@ -97,6 +108,12 @@ def load_config_text(text: str, source: str = "<config>") -> ServiceConfig:
         cfg = msgspec.convert(data, ServiceConfig)
     except msgspec.ValidationError as exc:
         raise ConfigError(_explain(str(exc), node, source)) from None
+    try:
+        engine_config(cfg)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_explain(str(exc).replace(" - at `$", " - at `$.engine", 1)
+                                   if " - at `$" in str(exc) else f"{exc} - at `$.engine`",
+                                   node, source)) from None
     if cfg.webhooks.urls and not cfg.webhooks.secret:
         line = _line_of(node, ["webhooks"])
         raise ConfigError(f"{source}:{line}: `webhooks.secret`: required when `webhooks.urls` "

@@ -34,10 +34,10 @@ import orjson
 from seawall.events import Registration
 from seawall.service import audit, webhooks
 from seawall.service.auth import Principal
-from seawall.service.config import ConfigError, ServiceConfig
+from seawall.service.config import ServiceConfig, engine_config
 from seawall.service.store import Store, utc_now
 
-__all__ = ["Runtime", "Conflict", "NotFound", "ENFORCING"]
+__all__ = ["ENFORCING", "Conflict", "NotFound", "Runtime"]
 
 # Engine states an appeal can be about; "review" has no effect yet, so there is nothing to lift.
 ENFORCING = ("ban", "restrict", "challenge")
@@ -59,17 +59,6 @@ class IngestResult:
     decisions: list[dict[str, Any]]
 
 
-def _engine_config(options: dict[str, Any]) -> Any:
-    from seawall.engine import EngineConfig
-
-    try:
-        return EngineConfig(**options)
-    except TypeError as exc:
-        raise ConfigError(f"`engine`: {exc}") from None
-    except ValueError as exc:
-        raise ConfigError(f"`engine`: {exc}") from None
-
-
 def _decision_out(seq: int, body: bytes) -> dict[str, Any]:
     return {"seq": seq, **orjson.loads(body)}
 
@@ -81,7 +70,7 @@ class Runtime:
         self.config = config
         self.dir = Path(config.data)
         self.store = Store(self.dir)
-        self._engine_config = _engine_config(config.engine)
+        self._engine_config = engine_config(config)
         self._since_snapshot = 0
         self.engine = self._recover()
         self.worker = (webhooks.DeliveryWorker(self.dir, config.webhooks)
@@ -109,13 +98,14 @@ class Runtime:
         covered = int(self.store.get_meta("snapshot_seq") or 0)
         if name is not None:
             engine = Engine.restore(snap_dir / name, config=self._engine_config,
-                                    rules=self.config.rules)
+                                    rules=self.config.rules, model=self.config.model)
         else:
             first = self.store.db.execute("SELECT MIN(seq) FROM journal").fetchone()[0]
             if first is not None and first > 1 and covered == 0:
                 raise RuntimeError(f"{self.store.path}: journal starts at {first} but no "
                                    "snapshot is recorded; the data directory is damaged")
-            engine = Engine(config=self._engine_config, rules=self.config.rules)
+            engine = Engine(config=self._engine_config, rules=self.config.rules,
+                            model=self.config.model)
         self._since_snapshot = 0
         rows = self.store.db.execute(
             "SELECT j.seq, j.kind, j.events, j.body, "
@@ -197,7 +187,12 @@ class Runtime:
                who: Principal) -> IngestResult:
         """Run a batch of NDJSON lines; ``positions[i]`` is line i's 1-based place in the
         request body, used in the rejections."""
-        decisions, rejects = self.engine.ingest_lines(lines, source="http")
+        try:
+            decisions, rejects = self.engine.ingest_lines(lines, source="http")
+        except BaseException:
+            # Part of the batch may have reached the engine; nothing of it is stored.
+            self.engine = self._recover()
+            raise
         rejected = [{"position": positions[r.line - 1], "reason": r.reason} for r in rejects]
         accepted = len(lines) - len(rejects)
 
@@ -301,8 +296,12 @@ class Runtime:
     def _manual(self, account: str, action: str, stage: str,
                 reasons: list[str]) -> tuple[Any, bytes | None]:
         ts = self.engine.clock
-        d = self.engine.apply_manual(account, action=action, ts=ts, stage=stage,
-                                     reasons=reasons, score=None)
+        try:
+            d = self.engine.apply_manual(account, action=action, ts=ts, stage=stage,
+                                         reasons=reasons, score=None)
+        except BaseException:
+            self.engine = self._recover()
+            raise
         entry = orjson.dumps({"account": account, "action": action, "ts": ts, "stage": stage,
                               "reasons": reasons})
         return d, (None if d is None else entry)

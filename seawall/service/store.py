@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-__all__ = ["Store", "DB_NAME", "utc_now"]
+__all__ = ["DB_NAME", "Store", "utc_now"]
 
 DB_NAME = "seawall.db"
 

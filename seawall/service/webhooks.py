@@ -33,7 +33,7 @@ import orjson
 from seawall.service.config import WebhookConfig
 from seawall.service.store import Store, utc_now
 
-__all__ = ["sign", "verify_signature", "enqueue", "DeliveryWorker", "delivery_body"]
+__all__ = ["DeliveryWorker", "delivery_body", "enqueue", "sign", "verify_signature"]
 
 SIGNATURE_HEADER = "Seawall-Signature"
 
@@ -136,8 +136,9 @@ class DeliveryWorker:
         attempts += 1
         with store.write() as db:
             if error is None:
+                # last_error is kept: "delivered on attempt 3 after HTTP 500" is worth seeing.
                 db.execute("UPDATE deliveries SET status = 'delivered', attempts = ?, "
-                           "last_error = NULL, delivered_at = ? WHERE id = ?",
+                           "delivered_at = ? WHERE id = ?",
                            (attempts, utc_now(), delivery_id))
             elif attempts >= self._cfg.max_attempts:
                 db.execute("UPDATE deliveries SET status = 'failed', attempts = ?, "

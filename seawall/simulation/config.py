@@ -51,7 +51,7 @@ ARCHETYPES: dict[str, tuple[str, float, int]] = {
     "group_spammer": ("abuse", 0.002, 1),
     "automation_client": ("abuse", 0.004, 1),
     "takeover": ("abuse", 0.004, 1),
-    "adaptive_spammer": ("abuse", 0.005, 1),
+    "adaptive_spammer": ("abuse", 0.005, 2),
 }
 # Not in the mix: `ordinary` takes the remaining accounts, and `report_brigade` (new accounts
 # that falsely mass-report a `mass_reported_innocent`) is sized from the victims.

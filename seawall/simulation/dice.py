@@ -91,3 +91,20 @@ class Dice:
                 picked.add(i)
                 out.append(seq[i])
         return out
+
+    def partition(self, total: int, lo: int, hi: int) -> list[int]:
+        """Sizes in [lo, hi] adding up to ``total`` (the last absorbs a remainder < lo)."""
+        sizes: list[int] = []
+        left = total
+        while left >= lo:
+            size = min(self.int_between(lo, hi), left)
+            if left - size < lo:
+                size = left
+            sizes.append(size)
+            left -= size
+        if left:
+            if sizes:
+                sizes[-1] += left
+            else:
+                sizes.append(left)
+        return sizes

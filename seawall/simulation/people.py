@@ -59,7 +59,7 @@ def populate(p: Platform, counts: dict[str, int]) -> Cast:
     for kind in _PERSON_KINDS:
         singles += [kind] * counts[kind]
     units: list[list[str]] = [[k] for k in singles]
-    for size in _split(d, counts["shared_device_family"], 2, 3):
+    for size in d.partition(counts["shared_device_family"], 2, 3):
         units.append(["shared_device_family"] * size)
     order = p.rng.permutation(len(units)).tolist()
     units = [units[k] for k in order]
@@ -82,7 +82,7 @@ def populate(p: Platform, counts: dict[str, int]) -> Cast:
             members += family
         pos += size
         _community(p, members)
-    for size in _split(d, counts["office_worker"], 8, 30):
+    for size in d.partition(counts["office_worker"], 8, 30):
         country = p.idents.country()
         office = [_person(p, "office_worker", country) for _ in range(size)]
         _community(p, office, coworkers=True)
@@ -92,6 +92,12 @@ def populate(p: Platform, counts: dict[str, int]) -> Cast:
     for i in p.persons:
         by_kind.setdefault(p.archetype[i], []).append(i)
     cast.organisers = by_kind.get("organiser", [])
+    for i in cast.organisers:
+        # organisers (a club, a class, a congregation) know many people
+        while len(p.book[i]) < 60:
+            j = _pick_friend(p, i)
+            p.add_contact(i, j)
+            p.add_contact(j, i)
     cast.victims = by_kind.get("mass_reported_innocent", [])
     for i in by_kind.get("heavy_chatter", []):
         p.conv_rate[i] *= d.between(4.0, 7.0)
@@ -137,6 +143,7 @@ def populate(p: Platform, counts: dict[str, int]) -> Cast:
 def _person(p: Platform, kind: str, country: Country) -> int:
     i = p.new_account(kind, country)
     p.persons.append(i)
+    p.person_set.add(i)
     p.conv_rate[i] = p.dice.lognormal(p.cfg["people"]["conversations_per_day"], 0.6)
     p.mean_turns[i] = 4.0
     return i
@@ -195,21 +202,6 @@ def _add_group(p: Platform, g: str, members: list[int], rate: float) -> None:
     p.groups.append((g, members, rate))
     for m in members:
         p.member_groups.setdefault(m, []).append(g)
-
-
-def _split(d: Dice, total: int, lo: int, hi: int) -> list[int]:
-    """Sizes in [lo, hi] adding up to ``total`` (the last unit absorbs a remainder < lo)."""
-    sizes: list[int] = []
-    left = total
-    while left >= lo:
-        size = min(d.int_between(lo, hi), left)
-        if left - size < lo:
-            size = left
-        sizes.append(size)
-        left -= size
-    if left and sizes:
-        sizes[-1] += left
-    return sizes
 
 
 # -- conversations ------------------------------------------------------------------------
@@ -298,6 +290,8 @@ def ordinary_life(p: Platform) -> None:
                     b = _pick_friend(p, i)   # someone met through friends, not saved yet
                 else:
                     b = d.choice(book)
+                    if b not in p.person_set:
+                        continue   # a saved business or bot: no chat from ordinary life
                 conversation(p, i, b, t, p.mean_turns[i])
         bursts = p.rng.poisson(group_rates).tolist()
         for (g, members, _), n in zip(p.groups, bursts, strict=True):
@@ -383,6 +377,7 @@ def _announce_new_number(p: Platform, new: int, old: int) -> None:
         t += int(d.lognormal(25 * SECOND, 0.6))
     p.live_from[new] = t + 30 * MINUTE
     p.persons.append(new)
+    p.person_set.add(new)
     p.conv_rate[new] = p.conv_rate[old]
     p.mean_turns[new] = p.mean_turns[old]
 
@@ -395,8 +390,9 @@ def _organise(p: Platform, o: int) -> None:
         t = p.moment(o, 0.03, 0.9)
         g = p.new_group()
         p.group_create(o, t, g)
-        size = d.int_between(15, 80)
+        size = min(d.int_between(15, 80), int(len(p.book_list[o]) / 0.85))
         known = d.sample(p.book_list[o], int(size * 0.85))
+        # a few friends of friends the organiser has not saved
         others = [j for j in d.sample(community, size - len(known) + 5)
                   if j != o and j not in p.book[o]][: size - len(known)]
         members = known + others
@@ -418,11 +414,13 @@ def _small_business(p: Platform, b: int) -> None:
     """A shop answering customers who write first, during opening hours."""
     d = p.dice
     regulars: list[int] = []
-    country_people = [i for i in p.persons if p.country[i] == p.country[b]] or p.persons
-    for day in range(p.days):
+    country_people = [i for i in p.persons if p.country[i] == p.country[b]]
+    if len(country_people) < 200:
+        country_people = p.persons   # a small simulation: customers from anywhere
+    for day in range(-1, p.days):
         if day % 7 == 6:
             continue   # closed on Sundays (the default start is a Monday)
-        for _ in range(int(d.lognormal(30, 0.4))):
+        for _ in range(int(d.lognormal(35, 0.3))):
             if regulars and d.chance(0.3):
                 c = d.choice(regulars)
             else:
@@ -474,7 +472,9 @@ def _office(p: Platform, office: list[int], country: Country) -> None:
     nat = [p.idents.ip_in(block) for _ in range(2)]
     numbers = p.idents.number_block(country)
     last = d.below(600)
-    hires = [i for i in office if d.chance(0.45)] or office[:2]
+    hires = [i for i in office if d.chance(0.45)]
+    if len(hires) < 2:
+        hires = office[:2]
     boss = office[0]
     day = d.below(p.days)
     t = p.day_time(boss, day, d.between(0.12, 0.2))

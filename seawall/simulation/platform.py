@@ -90,6 +90,7 @@ class Platform:
         self.ids: list[str] = []
         # people: who has an ordinary social life, their circles and how much they chat
         self.persons: list[int] = []
+        self.person_set: set[int] = set()
         self.communities: list[list[int]] = []
         self.comm_of: dict[int, int] = {}
         self.conv_rate: dict[int, float] = {}
@@ -251,8 +252,8 @@ class Platform:
         mostly ignore it; sometimes report it (attaching what they got), block, or reply."""
         d = self.dice
         u = d.u()
-        if u >= block + report + reply:
-            return
+        if u >= block + report + reply or r not in self.person_set:
+            return   # mostly ignored; businesses and bots do not react like people
         tr = self.next_awake(r, t + int(d.lognormal(6 * MINUTE, 1.3)))
         if not self.alive(r, tr):
             return
