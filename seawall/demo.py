@@ -33,10 +33,11 @@ __all__ = ["demo_command"]
               type=click.Path(file_okay=False),
               help="Directory for events, labels, decisions and the report.")
 def demo_command(accounts: int, days: int, seed: int, out_dir: str) -> None:
-    """Simulate a platform, stop its abusers with the engine, and report how well it did."""
+    """Simulate a platform, replay it through the engine, report how well it did."""
     from seawall import report
     from seawall.evaluation import EvaluationError, evaluate
     from seawall.replay import replay
+    from seawall.rules import default_rules_path
     from seawall.simulation import simulate
 
     console = report.console()
@@ -59,14 +60,15 @@ def demo_command(accounts: int, days: int, seed: int, out_dir: str) -> None:
 
     console.print("[bold]2/3[/] Replaying the events through the engine ...")
     decisions_path = out / "decisions.jsonl"
-    result = replay([str(events_path)], out=str(decisions_path), progress=True)
+    rules = default_rules_path()
+    result = replay([str(events_path)], rules=rules, out=str(decisions_path), progress=True)
     s = result.summary
     console.print(f"    {s['events_accepted']:,} events, {len(result.decisions):,} decisions "
                   f"-> {decisions_path} ({s['events_per_second']:,.0f} events/s)")
 
     console.print("[bold]3/3[/] Measuring the decisions against the simulator's labels ...")
     try:
-        ev = evaluate([events_path], labels_path, decisions=decisions_path)
+        ev = evaluate([events_path], labels_path, decisions=decisions_path, rules=rules)
     except EvaluationError as exc:
         raise click.ClickException(str(exc)) from None
     report.print_problems(ev)

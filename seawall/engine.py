@@ -208,11 +208,13 @@ class Engine:
         n = ev.shape[0]
         st.ensure(len(ing.account_names), len(ing.entities), len(ing.groups), 2 * n,
                   ing.clock, self.config.retention * 1000)
-        out = np.zeros((n, K.D_N), np.int64)
-        out_score = np.zeros(n, np.float64)
-        out_sig = self._out_sig(n)
+        # an event is evidence about at most two accounts (e.g. a false report: the
+        # reported account and the reporter), so at most 2n decisions and records
+        out = np.zeros((2 * n, K.D_N), np.int64)
+        out_score = np.zeros(2 * n, np.float64)
+        out_sig = self._out_sig(2 * n)
         evflags = np.zeros(n, np.int8)
-        nrec = n if self.recorder is not None else 0
+        nrec = 2 * n if self.recorder is not None else 0
         rec = np.zeros((nrec, len(self.rules.signal_names)), np.float64)
         rec_meta = np.zeros((nrec, 3), np.int64)
         rs = self.rules
@@ -292,14 +294,14 @@ class Engine:
         st.acc_t[a] = -1
         st.acc_c[a] = S._new_acc_c(1)[0]
         st.acc_f[a] = 0
-        out = np.zeros((1, K.D_N), np.int64)
-        out_score = np.zeros(1, np.float64)
+        out = np.zeros((2, K.D_N), np.int64)
+        out_score = np.zeros(2, np.float64)
         stats = np.zeros(K.NST, np.int64)
         rs = self.rules
         nd, _ = K.run_batch(ev, st.acc_t, st.acc_c, st.acc_f, st.ent_t, st.ent_c, st.groups,
                             st.pairs, st.members, st.used, self.params, rs.code, rs.consts,
                             rs.meta, rs.scores, self.reg_model, self.beh_model, self.policy,
-                            out, out_score, self._out_sig(1), stats, self._sig, self._stack,
+                            out, out_score, self._out_sig(2), stats, self._sig, self._stack,
                             np.zeros(1, np.int8), np.zeros((0, 1)), np.zeros((0, 3), np.int64))
         signals = as_dict(self._sig[: len(rs.signal_names)], rs.signal_names)
         st.ent_t[ents], st.ent_c[ents] = saved

@@ -143,6 +143,18 @@ def _file_info(path: Path, hasher: Any = None) -> dict[str, Any]:
     return {"path": str(path), "bytes": os.path.getsize(path), "sha256": hasher.hexdigest()}
 
 
+def _rules_info(rules: str | Path | None) -> dict[str, Any]:
+    from seawall.rules import default_rules_path
+
+    builtin = default_rules_path()
+    path = Path(rules) if rules is not None else builtin
+    info = _file_info(path)
+    if path.resolve() == builtin.resolve():
+        # The package's location differs between machines; its content is what matters.
+        info["path"] = "built-in: seawall/default_rules.yaml"
+    return info
+
+
 def read_labels(path: str | Path) -> tuple[dict[str, _Label], list[Problem], int]:
     """Read a labels file: ``({account: label}, problems, duplicates)``.
 
@@ -326,13 +338,19 @@ def evaluate(
 
     ``decisions`` is a list of decisions (``seawall.decisions.Decision`` objects or contract
     dicts), a path to a decisions file, or ``None`` to run the engine
-    (``seawall.replay.replay(events_paths, rules=rules)``) first. Lines of the labels and
-    decisions files that do not parse are skipped and listed in :attr:`Evaluation.problems`;
-    with ``strict=True`` the first one raises :class:`EvaluationError` instead.
+    (``seawall.replay.replay(events_paths, rules=rules)``) first. ``rules`` is recorded
+    (path, sha256) in :attr:`Evaluation.config` as the rule file behind the decisions.
+
+    Lines of the labels and decisions files that do not parse are skipped and listed in
+    :attr:`Evaluation.problems`; with ``strict=True`` the first one raises
+    :class:`EvaluationError` instead.
     """
     events_paths = [Path(p) for p in events_paths]
     labels_path = Path(labels_path)
-    for p in [*events_paths, labels_path]:
+    given_files = [*events_paths, labels_path]
+    if isinstance(decisions, (str, Path)):
+        given_files.append(Path(decisions))
+    for p in given_files:
         if not p.is_file():
             raise EvaluationError(f"{p}: no such file")
 
@@ -344,7 +362,8 @@ def evaluate(
         "events": [],
         "labels": _file_info(labels_path),
         "decisions": None,
-        "rules": _file_info(Path(rules)) if rules is not None else None,
+        # Without a rule file, engine-made decisions come from the built-in ruleset.
+        "rules": _rules_info(rules) if rules is not None or decisions is None else None,
     }
     decision_problems: list[Problem] = []
     if decisions is None:

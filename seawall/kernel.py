@@ -165,6 +165,28 @@ def _run(code, consts, start, end, sig, stack):
 
 
 @njit(cache=True)
+def _refuse(ev, i, a, t, acc_c, stats, evflags, pairs, pairs_used, members, members_used):
+    """Count a refused event. A refused one-to-one message still leaves a trace in the pair
+    table: a platform that acts on decisions late may have delivered it, and a report about
+    it must not look like a false report."""
+    acc_c[a, S.C_REFUSED] += 1
+    stats[ST_REFUSED] += 1
+    evflags[i] = EVF_REFUSED
+    b = ev[i, EV_PEER]
+    if ev[i, EV_TYPE] == MESSAGE and b >= 0:
+        s, pairs_used = _claim(pairs, _pair_key(a, b), t, pairs_used)
+        pairs[s, S.K_FLAGS] |= S.PAIR_ATTEMPT
+        pairs[s, S.K_LAST] = t
+    elif ev[i, EV_TYPE] == GROUP_ADD:
+        # the same for a refused group add: the person may have seen the group
+        s, members_used = _claim(members, _pair_key(ev[i, EV_GROUP], b), t, members_used)
+        if members[s, S.K_FLAGS] == 0:
+            members[s, S.K_FLAGS] = S.MEMBER_ATTEMPT
+            members[s, S.M_ADDER] = a
+    return pairs_used, members_used
+
+
+@njit(cache=True)
 def _count_actioned(a, acc_c, ent_c):
     """An account was banned or restricted: its registration entities carry the history."""
     if acc_c[a, S.C_FLAGS] & S.FLAG_ACTIONED_COUNTED:
@@ -190,6 +212,78 @@ def assemble_signals(a, t, acc_t, acc_c, acc_f, ent_t, ent_c, reg_model, beh_mod
 
 
 @njit(cache=True)
+def _decide(i, t, target, stage, acc_t, acc_c, acc_f, ent_t, ent_c, code, consts, meta, scores,
+            reg_model, beh_model, policy, out, out_score, out_sig, sig, stack, rec, rec_meta,
+            nd, nrec):
+    """Signals of ``target`` -> the stage's rules and model -> a decision if the level rises."""
+    if acc_c[target, S.C_ENF] >= LEVEL_BAN:
+        return nd, nrec
+    assemble_signals(target, t, acc_t, acc_c, acc_f, ent_t, ent_c, reg_model, beh_model,
+                     stage, sig)
+    if rec.shape[0] > 0:
+        rec[nrec, :] = sig[: rec.shape[1]]
+        rec_meta[nrec, 0] = i
+        rec_meta[nrec, 1] = target
+        rec_meta[nrec, 2] = stage
+        nrec += 1
+    marks = acc_c[target, S.C_MARKS]
+    best = 0
+    best_score = np.nan
+    fired_lo = 0
+    fired_hi = 0
+    for r in range(meta.shape[0]):
+        if meta[r, 2] != stage:
+            continue
+        if not _run(code, consts, meta[r, 0], meta[r, 1], sig, stack):
+            continue
+        if r < 64:
+            fired_lo |= 1 << r
+        else:
+            fired_hi |= 1 << (r - 64)
+        act = meta[r, 3]
+        if act == ACTION_MARK:
+            marks |= 1 << meta[r, 4]
+            sig[NSIG + meta[r, 4]] = 1.0
+        elif act > best or (act == best and scores[r] > best_score):
+            best = act
+            best_score = scores[r]
+    # learned models: calibrated score against the thresholds stored with the model
+    m = 0 if stage == STAGE_REGISTRATION else 1
+    s = sig[SIG_REG_MODEL] if m == 0 else sig[SIG_BEH_MODEL]
+    if s == s:
+        for lvl in range(LEVEL_BAN, 0, -1):
+            if s >= policy[m, lvl]:
+                fired_hi |= 1 << (62 + m)
+                if lvl > best:
+                    best = lvl
+                    best_score = s
+                break
+    acc_c[target, S.C_MARKS] = marks
+    if acc_c[target, S.C_FLAGS] & S.FLAG_REINSTATED:
+        best = min(best, LEVEL_REVIEW)  # a person cleared it: queue, do not act again
+    if best <= acc_c[target, S.C_ENF]:
+        return nd, nrec
+    acc_c[target, S.C_ENF] = best
+    acc_c[target, S.C_STAGE] = stage
+    acc_t[target, S.T_ENF] = t
+    if best == LEVEL_CHALLENGE:
+        acc_c[target, S.C_FLAGS] |= S.FLAG_CHALLENGE_PENDING
+    if best >= LEVEL_RESTRICT:
+        _count_actioned(target, acc_c, ent_c)
+    out[nd, D_ROW] = i
+    out[nd, D_ACC] = target
+    out[nd, D_LEVEL] = best
+    out[nd, D_STAGE] = stage
+    out[nd, D_FIRED_LO] = fired_lo
+    out[nd, D_FIRED_HI] = fired_hi
+    out[nd, D_MARKS] = marks
+    out_score[nd] = best_score
+    out_sig[nd, :] = sig
+    nd += 1
+    return nd, nrec
+
+
+@njit(cache=True)
 def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, used,
               params, code, consts, meta, scores, reg_model, beh_model, policy, out,
               out_score, out_sig, stats, sig, stack, evflags, rec, rec_meta):
@@ -212,19 +306,18 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
         a = ev[i, EV_ACC]
         level = acc_c[a, S.C_ENF]
         if level >= LEVEL_BAN:
-            acc_c[a, S.C_REFUSED] += 1
-            stats[ST_REFUSED] += 1
-            evflags[i] = EVF_REFUSED
+            pairs_used, members_used = _refuse(
+                ev, i, a, t, acc_c, stats, evflags, pairs, pairs_used, members, members_used)
             continue
         _touch(a, t, acc_t, acc_c)
         target = -1
         stage = STAGE_MESSAGING
+        second = -1  # a second account the event is evidence about (a false reporter)
 
         if etype == MESSAGE:
             if acc_c[a, S.C_FLAGS] & S.FLAG_CHALLENGE_PENDING:
-                acc_c[a, S.C_REFUSED] += 1
-                stats[ST_REFUSED] += 1
-                evflags[i] = EVF_REFUSED
+                pairs_used, members_used = _refuse(
+                    ev, i, a, t, acc_c, stats, evflags, pairs, pairs_used, members, members_used)
                 continue
             b = ev[i, EV_PEER]
             if b >= 0:
@@ -236,9 +329,8 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
                 ba_msg = pairs[sba, S.K_KEY] == kba and pairs[sba, S.K_FLAGS] & S.PAIR_MSG
                 first = not ab_msg and not ba_msg
                 if first and level == LEVEL_RESTRICT:
-                    acc_c[a, S.C_REFUSED] += 1
-                    stats[ST_REFUSED] += 1
-                    evflags[i] = EVF_REFUSED
+                    pairs_used, members_used = _refuse(
+                        ev, i, a, t, acc_c, stats, evflags, pairs, pairs_used, members, members_used)
                     continue
                 sab, pairs_used = _claim(pairs, kab, t, pairs_used)
                 flags = pairs[sab, S.K_FLAGS]
@@ -249,6 +341,8 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
                     acc_c[a, S.W24H_RCPT + 1] += 1
                     if first:
                         evflags[i] |= EVF_FIRST_CONTACT
+                        if acc_t[a, S.T_TAKEOVER] >= 0:
+                            acc_c[a, S.C_FC_SINCE_TAKEOVER] += 1
                         flags |= S.PAIR_FIRST
                         acc_c[a, S.C_FC] += 1
                         acc_c[a, S.W1H_FC + 1] += 1
@@ -348,10 +442,17 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
             kipb = acc_c[a, S.C_CUR_IPB]
             kdev = acc_c[a, S.C_CUR_DEV]
             kcli = acc_c[a, S.C_CUR_CLIENT]
-            if (ipb >= 0 and dev >= 0 and cli >= 0 and kipb >= 0 and kdev >= 0 and kcli >= 0
-                    and ipb != kipb and dev != kdev and cli != kcli):
+            complete = ipb >= 0 and dev >= 0 and cli >= 0
+            changed = (kipb >= 0 and kdev >= 0 and kcli >= 0
+                       and ipb != kipb and dev != kdev and cli != kcli)
+            # No identity known yet but a day of history (the engine started after this
+            # account did): the first complete session counts as a change.
+            unknown = (kipb < 0 and kdev < 0 and kcli < 0 and acc_t[a, S.T_REG] < 0
+                       and t - acc_t[a, S.T_FIRST] >= DAY)
+            if complete and (changed or unknown):
                 acc_t[a, S.T_TAKEOVER] = t
                 acc_c[a, S.C_SINCE_TAKEOVER] = 0
+                acc_c[a, S.C_FC_SINCE_TAKEOVER] = 0
                 acc_f[a, S.F_BASELINE] = (acc_c[a, S.W24H_MSGS] + acc_c[a, S.W24H_MSGS + 1]) / 48.0
             if ipb >= 0:
                 acc_c[a, S.C_CUR_IPB] = ipb
@@ -365,9 +466,8 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
 
         elif etype == GROUP_CREATE:
             if level == LEVEL_RESTRICT:
-                acc_c[a, S.C_REFUSED] += 1
-                stats[ST_REFUSED] += 1
-                evflags[i] = EVF_REFUSED
+                pairs_used, members_used = _refuse(
+                    ev, i, a, t, acc_c, stats, evflags, pairs, pairs_used, members, members_used)
                 continue
             g = ev[i, EV_GROUP]
             if groups[g, S.G_CREATOR] < 0:
@@ -385,9 +485,8 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
 
         elif etype == GROUP_ADD:
             if level == LEVEL_RESTRICT or acc_c[a, S.C_FLAGS] & S.FLAG_CHALLENGE_PENDING:
-                acc_c[a, S.C_REFUSED] += 1
-                stats[ST_REFUSED] += 1
-                evflags[i] = EVF_REFUSED
+                pairs_used, members_used = _refuse(
+                    ev, i, a, t, acc_c, stats, evflags, pairs, pairs_used, members, members_used)
                 continue
             g = ev[i, EV_GROUP]
             p = ev[i, EV_PEER]
@@ -434,7 +533,7 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
             if not flags & flag:
                 pairs[sp, S.K_FLAGS] = flags | flag
                 pairs[sp, S.K_LAST] = t
-                received = flags & S.PAIR_MSG != 0
+                received = flags & (S.PAIR_MSG | S.PAIR_ATTEMPT) != 0
                 g = ev[i, EV_GROUP]
                 if not received and g >= 0:
                     sm = S.slot_of(members, _pair_key(g, a))
@@ -460,6 +559,12 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
                     acc_f[p, S.F_REPORTS_W] += w
                     if received:
                         acc_c[p, S.C_CRED_REPORTERS] += 1
+                    else:
+                        # the reporter joins a crowd of people reporting someone who never
+                        # wrote to them: remember the largest such crowd it joined
+                        crowd = acc_c[p, S.C_REPORTERS] - acc_c[p, S.C_CRED_REPORTERS]
+                        acc_c[a, S.C_CROWD] = max(acc_c[a, S.C_CROWD], crowd)
+                        second = a
                 else:
                     acc_c[p, S.C_BLOCKERS] += 1
                     acc_f[p, S.F_BLOCKS_W] += w
@@ -469,70 +574,14 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
             stage = STAGE_FEEDBACK
 
         # --- signals -> rules and models -> policy ----------------------------------------
-        if target < 0 or acc_c[target, S.C_ENF] >= LEVEL_BAN:
-            continue
-        assemble_signals(target, t, acc_t, acc_c, acc_f, ent_t, ent_c, reg_model, beh_model,
-                         stage, sig)
-        if rec.shape[0] > 0:
-            rec[nrec, :] = sig[: rec.shape[1]]
-            rec_meta[nrec, 0] = i
-            rec_meta[nrec, 1] = target
-            rec_meta[nrec, 2] = stage
-            nrec += 1
-        marks = acc_c[target, S.C_MARKS]
-        best = 0
-        best_score = np.nan
-        fired_lo = 0
-        fired_hi = 0
-        for r in range(meta.shape[0]):
-            if meta[r, 2] != stage:
-                continue
-            if not _run(code, consts, meta[r, 0], meta[r, 1], sig, stack):
-                continue
-            if r < 64:
-                fired_lo |= 1 << r
-            else:
-                fired_hi |= 1 << (r - 64)
-            act = meta[r, 3]
-            if act == ACTION_MARK:
-                marks |= 1 << meta[r, 4]
-                sig[NSIG + meta[r, 4]] = 1.0
-            elif act > best or (act == best and scores[r] > best_score):
-                best = act
-                best_score = scores[r]
-        # learned models: calibrated score against the thresholds stored with the model
-        m = 0 if stage == STAGE_REGISTRATION else 1
-        s = sig[SIG_REG_MODEL] if m == 0 else sig[SIG_BEH_MODEL]
-        if s == s:
-            for lvl in range(LEVEL_BAN, 0, -1):
-                if s >= policy[m, lvl]:
-                    fired_hi |= 1 << (62 + m)
-                    if lvl > best:
-                        best = lvl
-                        best_score = s
-                    break
-        acc_c[target, S.C_MARKS] = marks
-        if acc_c[target, S.C_FLAGS] & S.FLAG_REINSTATED:
-            best = min(best, LEVEL_REVIEW)  # a person cleared it: queue, do not act again
-        if best <= acc_c[target, S.C_ENF]:
-            continue
-        acc_c[target, S.C_ENF] = best
-        acc_c[target, S.C_STAGE] = stage
-        acc_t[target, S.T_ENF] = t
-        if best == LEVEL_CHALLENGE:
-            acc_c[target, S.C_FLAGS] |= S.FLAG_CHALLENGE_PENDING
-        if best >= LEVEL_RESTRICT:
-            _count_actioned(target, acc_c, ent_c)
-        out[nd, D_ROW] = i
-        out[nd, D_ACC] = target
-        out[nd, D_LEVEL] = best
-        out[nd, D_STAGE] = stage
-        out[nd, D_FIRED_LO] = fired_lo
-        out[nd, D_FIRED_HI] = fired_hi
-        out[nd, D_MARKS] = marks
-        out_score[nd] = best_score
-        out_sig[nd, :] = sig
-        nd += 1
+        if target >= 0:
+            nd, nrec = _decide(i, t, target, stage, acc_t, acc_c, acc_f, ent_t, ent_c, code,
+                               consts, meta, scores, reg_model, beh_model, policy, out,
+                               out_score, out_sig, sig, stack, rec, rec_meta, nd, nrec)
+        if second >= 0:
+            nd, nrec = _decide(i, t, second, STAGE_MESSAGING, acc_t, acc_c, acc_f, ent_t, ent_c,
+                               code, consts, meta, scores, reg_model, beh_model, policy, out,
+                               out_score, out_sig, sig, stack, rec, rec_meta, nd, nrec)
     used[0] = pairs_used
     used[1] = members_used
     return nd, nrec

@@ -87,15 +87,15 @@ def _headline_rows(ev: Evaluation) -> list[tuple[str, str, str, str]]:
         ("Proactive share", _pct(h["proactive_share"]),
          f"{_of(c['caught_proactively'], c['caught'])} before a report",
          (f"{_of(c['caught_proactively'], c['caught'])} caught abusers enforced before any "
-         "user report on them")),
+         "user report on them (WhatsApp, 2019: over 75%)")),
         ("Registration share", _pct(h["registration_share"]),
          f"{_of(c['caught_at_registration'], c['caught'])} at sign-up",
          (f"{_of(c['caught_at_registration'], c['caught'])} caught abusers stopped at "
-         "registration")),
+         "registration (WhatsApp, 2019: about 20%)")),
         ("Harm prevented", _pct(h["harm_prevented"]),
          f"{_of(stopped, c['abusive_messages_attempted'])} messages",
-         (f"{_of(stopped, c['abusive_messages_attempted'])} abusive messages were attempted "
-         "after enforcement (refused)")),
+         (f"{_of(stopped, c['abusive_messages_attempted'])} abusive messages came after "
+          "enforcement, so were refused")),
         ("Harm prevented, by recipients", _pct(h["harm_prevented_by_recipients"]),
          f"{_of(blocked, c['abusive_recipients_attempted'])} recipients",
          (f"{_of(blocked, c['abusive_recipients_attempted'])} recipients of abusive messages "
@@ -122,15 +122,17 @@ def console(stderr: bool = False) -> Console:
     return con if con.is_terminal else Console(stderr=stderr, width=110)
 
 
-def print_problems(ev: Evaluation, file: TextIO | None = None) -> None:
+def print_problems(ev: Evaluation, file: TextIO | None = None, limit: int = 20) -> None:
     """List skipped input lines, one ``file:line: why`` per line (to stderr by default)."""
     out = file if file is not None else sys.stderr
-    for p in ev.problems:
+    for p in ev.problems[:limit]:
         print(f"skipped {p}", file=out)
     inp = ev.inputs
     total = inp["labels_skipped"] + inp["decisions_skipped"] + inp["events_skipped"]
-    if total > len(ev.problems):
-        print(f"... and {total - len(ev.problems):,} more skipped events lines", file=out)
+    if total > min(limit, len(ev.problems)):
+        print(f"... {total:,} skipped lines in all: {inp['labels_skipped']:,} labels, "
+              f"{inp['decisions_skipped']:,} decisions, {inp['events_skipped']:,} events",
+              file=out)
 
 
 def print_summary(ev: Evaluation, console: Console) -> None:
@@ -295,6 +297,22 @@ def _plot_messages(ev: Evaluation) -> str:
     return _svg(fig)
 
 
+def _plots(ev: Evaluation) -> list[str]:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:  # the figures and tables above still tell the whole story
+        return ['<p class="sub">Plots need matplotlib (<code>pip install matplotlib</code>).</p>']
+    return [f"<figure>{svg}<figcaption>{html.escape(caption)}</figcaption></figure>"
+            for caption, svg in [
+                ("Abusive accounts caught and not caught, by archetype", _plot_caught(ev)),
+                ("Time to action: share of caught abusers enforced within a given time",
+                 _plot_time_to_action(ev.series.get("time_to_action_seconds", []))),
+                ("Decisions per stage, by action", _plot_decisions(ev)),
+                ("Abusive messages delivered before enforcement, per abusive account",
+                 _plot_messages(ev)),
+            ]]
+
+
 # -- HTML ----------------------------------------------------------------------------------
 
 _CSS = """
@@ -391,15 +409,7 @@ def render_html(ev: Evaluation) -> str:
                              for r in ex["missed_abusers"]], left=2))
 
     parts.append("<h2>Plots</h2>")
-    for caption, svg in [
-        ("Abusive accounts caught and not caught, by archetype", _plot_caught(ev)),
-        ("Time to action: share of caught abusers enforced within a given time",
-         _plot_time_to_action(ev.series.get("time_to_action_seconds", []))),
-        ("Decisions per stage, by action", _plot_decisions(ev)),
-        ("Abusive messages delivered before enforcement, per abusive account",
-         _plot_messages(ev)),
-    ]:
-        parts.append(f"<figure>{svg}<figcaption>{e(caption)}</figcaption></figure>")
+    parts.extend(_plots(ev))
 
     parts.append('<h2>Definitions</h2><dl class="defs">')
     for term, text in _DEFINITIONS:

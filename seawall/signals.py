@@ -133,11 +133,17 @@ SIGNALS: tuple[Signal, ...] = (
     Signal("credible_blockers", "feedback", "Blockers who had received a message from it."),
     Signal("block_rate", "feedback", "Credibility-weighted blocks / max(reached, 1)."),
     Signal("reports_filed_24h", "feedback", "Reports this account filed in the last 24 hours."),
+    Signal("false_report_crowd", "feedback",
+           "Largest crowd of reporters this account joined in reporting someone who never "
+           "wrote to any of them (counted when it reported): a report brigade."),
     # --- sessions ----------------------------------------------------------------------------
     Signal("since_takeover", "sessions",
            "Seconds since a session from a new device, a new IP block and a different client "
-           "platform at once (possible account takeover); unknown if none."),
+           "(platform or version) at once: a possible account takeover; unknown if none."),
     Signal("msgs_since_takeover", "sessions", "Messages sent since that session."),
+    Signal("first_contacts_since_takeover", "sessions",
+           "First contacts since that session: an owner back on a new phone talks to people "
+           "they talk to; an intruder blasts the address book."),
     Signal("baseline_hourly", "sessions",
            "Messages per hour over the 24 hours before that session (the owner's habit)."),
     Signal("refused_attempts", "sessions", "Events refused because of enforcement."),
@@ -278,22 +284,24 @@ def compute(a, t, acc_t, acc_c, acc_f, ent_t, ent_c, out):
     out[49] = c[a, S.C_CRED_BLOCKERS]
     out[50] = acc_f[a, S.F_BLOCKS_W] / max(reached, 1)
     out[51] = estimate(c, acc_t, a, S.T_B24H, S.W24H_FILED, t, DAY)
+    out[52] = c[a, S.C_CROWD]
     # sessions
     to = acc_t[a, S.T_TAKEOVER]
-    out[52] = (t - to) / 1000.0 if to >= 0 else NAN
-    out[53] = c[a, S.C_SINCE_TAKEOVER] if to >= 0 else NAN
-    out[54] = acc_f[a, S.F_BASELINE] if to >= 0 else NAN
-    out[55] = c[a, S.C_REFUSED]
+    out[53] = (t - to) / 1000.0 if to >= 0 else NAN
+    out[54] = c[a, S.C_SINCE_TAKEOVER] if to >= 0 else NAN
+    out[55] = c[a, S.C_FC_SINCE_TAKEOVER] if to >= 0 else NAN
+    out[56] = acc_f[a, S.F_BASELINE] if to >= 0 else NAN
+    out[57] = c[a, S.C_REFUSED]
     # campaigns
-    out[56] = 1.0 if c[a, S.C_CAMPAIGN] > 0 else 0.0
+    out[58] = 1.0 if c[a, S.C_CAMPAIGN] > 0 else 0.0
     if nb < 0 and ipb < 0 and dev < 0:
-        out[57] = NAN
+        out[59] = NAN
     else:
         flagged = False
         for e in (nb, ipb, dev):
             if e >= 0 and ent_c[e, S.EC_CAMPAIGN] > 0:
                 flagged = True
-        out[57] = 1.0 if flagged else 0.0
+        out[59] = 1.0 if flagged else 0.0
     # models are filled by the kernel when a model is loaded
-    out[58] = NAN
-    out[59] = NAN
+    out[60] = NAN
+    out[61] = NAN

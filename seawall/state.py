@@ -90,7 +90,9 @@ C_CUR_IPB = 74     # identity of the latest session: IP block, device, client pl
 C_CUR_DEV = 75
 C_CUR_CLIENT = 76
 C_CAMPAIGN = 77     # 1 + number of the campaign the account belongs to (0: none)
-NC = 78
+C_FC_SINCE_TAKEOVER = 78
+C_CROWD = 79        # largest crowd of non-recipient reporters this account joined
+NC = 80
 
 # --- account float32 columns -----------------------------------------------------------
 F_GAP_MEAN = 0     # exponentially weighted mean of inter-message gaps (s)
@@ -138,12 +140,14 @@ PAIR_STRANGER = 4       # ... to someone who did not have the account in contact
 PAIR_REPLIED = 8        # peer answered within the reply window
 PAIR_REPORTED = 16      # peer reported account
 PAIR_BLOCKED = 32       # peer blocked account
+PAIR_ATTEMPT = 64       # account tried to message peer but the message was refused
 # membership table: (group << 31 | member) -> flags, added ts, adder
 M_ADDED = 2
 M_ADDER = 3
 MEMBER_IN = 1
 MEMBER_LEFT = 2
 MEMBER_STRANGER = 4
+MEMBER_ATTEMPT = 8      # a refused add: the person may have seen the group
 # groups
 G_CREATOR = 0
 G_CREATED = 1

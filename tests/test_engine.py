@@ -149,7 +149,8 @@ def test_account_takeover_is_actioned_after_the_takeover_and_not_before():
     eng, decisions, _ = run(lines)
     assert len(decisions) == 1
     d = decisions[0]
-    assert (d.account, d.action, d.reasons[0]) == (owner, "restrict", "ACCOUNT_TAKEOVER_SPAM")
+    assert (d.account, d.action) == (owner, "restrict")
+    assert d.reasons[0] in ("ACCOUNT_TAKEOVER_SPAM", "ACCOUNT_TAKEOVER_BURST")
     assert d.ts > takeover
     sig = eng.account(owner)["signals"]
     assert sig["since_takeover"] is not None and sig["msgs_since_takeover"] >= 30
