@@ -329,8 +329,8 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
                 ba_msg = pairs[sba, S.K_KEY] == kba and pairs[sba, S.K_FLAGS] & S.PAIR_MSG
                 first = not ab_msg and not ba_msg
                 if first and level == LEVEL_RESTRICT:
-                    pairs_used, members_used = _refuse(
-                        ev, i, a, t, acc_c, stats, evflags, pairs, pairs_used, members, members_used)
+                    pairs_used, members_used = _refuse(ev, i, a, t, acc_c, stats, evflags, pairs,
+                                                       pairs_used, members, members_used)
                     continue
                 sab, pairs_used = _claim(pairs, kab, t, pairs_used)
                 flags = pairs[sab, S.K_FLAGS]
