@@ -74,6 +74,12 @@ def signals_command() -> None:
 
 # Subcommands are registered here, one line each (keep this block sorted by name).
 # -- commands --
+from seawall.campaigns import campaigns_command
+
+cli.add_command(campaigns_command)
+from seawall.fingerprint import report_text_command
+
+cli.add_command(report_text_command)
 from seawall.simulation.commands import simulate_command
 
 cli.add_command(simulate_command)
@@ -92,6 +98,9 @@ cli.add_command(evaluate_command)
 from seawall.service.commands import register as register_service
 
 register_service(cli)  # serve, audit verify, keys create|list|revoke
+from seawall.training import register as register_training
+
+register_training(cli)  # train, model show, compare
 
 
 def main() -> None:

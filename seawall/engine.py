@@ -86,6 +86,7 @@ class Verdict:
     signals: dict[str, float | None] = field(default_factory=dict)
 
 
+# a callable scoring one report's messages, or an object with `score_many(reports)`
 TextScorer = Callable[[list[str]], "float | None"]
 
 
@@ -192,14 +193,18 @@ class Engine:
         return out
 
     def _score_texts(self, batch: np.ndarray, texts: list, lo: int) -> None:
+        """Score the text attached to the batch's reports, all at once."""
         if self.text_scorer is None:
             return
-        for item in texts:
-            if item is None or not lo <= item[0] < lo + batch.shape[0]:
-                continue
-            score = self.text_scorer(item[1])
+        items = [x for x in texts if x is not None and lo <= x[0] < lo + batch.shape[0]]
+        if not items:
+            return
+        many = getattr(self.text_scorer, "score_many", None)
+        scores = (many([m for _, m in items]) if many is not None
+                  else [self.text_scorer(m) for _, m in items])
+        for (row, _), score in zip(items, scores, strict=True):
             if score is not None:
-                batch[item[0] - lo, K.EV_TEXT] = int(round(score * 1000))
+                batch[row - lo, K.EV_TEXT] = int(round(score * 1000))
 
     def _batch(self, ev: np.ndarray, ids: list, tss: list, offset: int,
                texts: list) -> list[Decision]:
@@ -469,7 +474,7 @@ def _default_text_scorer() -> TextScorer | None:
     try:
         from seawall.reporttext import ReportTextClassifier
 
-        return ReportTextClassifier.load().score
+        return ReportTextClassifier.load()
     except ImportError:
         return None
     except Exception as exc:  # a broken artifact must not stop the engine

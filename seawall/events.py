@@ -143,6 +143,12 @@ _decoder = msgspec.json.Decoder(Event)
 _encoder = msgspec.json.Encoder()
 
 
+# The hot path decodes with this directly and calls decode_event only for lines that fail,
+# to get the explained reason.
+decode_unchecked = _decoder.decode
+DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError)
+
+
 def decode_event(line: bytes | str) -> Event:
     """Decode and validate one JSON object; raise :class:`InvalidEvent` with the reason."""
     try:

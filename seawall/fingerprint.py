@@ -27,12 +27,22 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
+import click
+import orjson
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
-from seawall.reporttext import EMAIL_PATTERN, URL_PATTERN, normalise
+from seawall.events import InvalidEvent, Report, decode_event
+from seawall.reporttext import (
+    EMAIL_PATTERN,
+    URL_PATTERN,
+    ModelFileError,
+    ReportTextClassifier,
+    normalise,
+)
 
 __all__ = [
     "Fingerprint",
@@ -40,6 +50,7 @@ __all__ = [
     "ReportTextIndex",
     "fingerprint",
     "indicators",
+    "report_text_command",
 ]
 
 NUM_PERM = 64
@@ -151,7 +162,8 @@ def indicators(messages: Sequence[str]) -> tuple[str, ...]:
       query keep their case: ``bit.ly/AbC`` is not ``bit.ly/abc``).
     - ``handle:@name``: an ``@name`` (4-32 letters, digits, ``_``; lower-case), and a
       Telegram link ``t.me/name``.
-    - ``phone:NUMBER``: 8-15 digits; ``+`` kept (``00`` becomes ``+``), separators dropped.
+    - ``phone:NUMBER``: 8-15 digits, in ASCII whatever the script they were written in;
+      ``+`` kept (``00`` becomes ``+``), separators dropped.
       A number without ``+`` stays as written (``8 (999) ...`` is not ``+7 999 ...``).
 
     >>> indicators(["Пишите @Crypto_Boss или t.me/crypto_boss, тел. 8 (999) 123-45-67"])
@@ -172,7 +184,8 @@ def indicators(messages: Sequence[str]) -> tuple[str, ...]:
             raw = match.group().strip(" (")
             if any(p.fullmatch(raw) for p in _NOT_PHONE):
                 continue
-            digits = re.sub(r"\D", "", raw)
+            # Any script's decimal digits ("٩٧١") become ASCII ones.
+            digits = "".join(str(unicodedata.decimal(ch)) for ch in raw if ch.isdecimal())
             if raw.startswith("00"):
                 digits = digits[2:]
             plus = "+" if raw.startswith(("+", "00")) else ""
@@ -304,3 +317,69 @@ class ReportTextIndex:
                 del holders[key]
                 if not holders:
                     del self._by_indicator[indicator]
+
+
+@click.command("report-text")
+@click.argument("events", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the NDJSON here instead of standard output.")
+@click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Report-text model file (default: the shipped one).")
+@click.option("--threshold", type=click.FloatRange(0.0, 1.0, min_open=True), default=0.6,
+              show_default=True, help="Jaccard similarity for a near-duplicate link.")
+@click.option("--window-days", type=click.FloatRange(0.0, min_open=True), default=30.0,
+              show_default=True, help="Reports older than this are forgotten.")
+@click.option("--max-reports", type=click.IntRange(1), default=100_000, show_default=True,
+              help="At most this many reports are kept for linking.")
+def report_text_command(events: tuple[Path, ...], out: Path | None, model: Path | None,
+                        threshold: float, window_days: float, max_reports: int) -> None:
+    """Score the text attached to reports and link accounts reported with the same spam.
+
+    Reads contract events (NDJSON) from EVENTS, in the order given, and writes one JSON
+    line per `report` event: its `ts`, `event` id, `reporter`, reported `account`, the
+    spam `score` of its messages (null without messages) and its `links` to other
+    reported accounts. Invalid lines are listed on stderr as file:line: why; a repeated
+    event id is ignored.
+    """
+    try:
+        classifier = ReportTextClassifier.load(model)
+    except ModelFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    index = ReportTextIndex(threshold=threshold, window_ms=int(window_days * 86_400_000),
+                            max_reports=max_reports)
+    sink = out.open("wb") if out is not None else click.get_binary_stream("stdout")
+    counts = {"reports": 0, "with_text": 0, "linked": 0, "invalid": 0}
+    seen: set[str] = set()  # event ids: a repeated id is ignored, as the contract says
+    try:
+        for path in events:
+            with path.open("rb") as lines:
+                for number, line in enumerate(lines, start=1):
+                    if not line.strip():
+                        continue
+                    try:
+                        event = decode_event(line)
+                    except InvalidEvent as exc:
+                        counts["invalid"] += 1
+                        click.echo(f"{path}:{number}: {exc}", err=True)
+                        continue
+                    if not isinstance(event, Report) or event.id in seen:
+                        continue
+                    if event.id is not None:
+                        seen.add(event.id)
+                    messages = event.messages or []
+                    key = event.id or f"{path}:{number}"
+                    links = index.add(key, event.peer, messages, event.ts) if messages else []
+                    score = classifier.score(messages)
+                    counts["reports"] += 1
+                    counts["with_text"] += score is not None
+                    counts["linked"] += bool(links)
+                    sink.write(orjson.dumps({
+                        "ts": event.ts, "event": event.id, "reporter": event.account,
+                        "account": event.peer, "score": score,
+                        "links": [link._asdict() for link in links],
+                    }) + b"\n")
+    finally:
+        if out is not None:
+            sink.close()
+    click.echo(", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()), err=True)

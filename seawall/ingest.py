@@ -26,6 +26,7 @@ from seawall import kernel as K
 from seawall import privacy
 from seawall.clients import ClientPolicy
 from seawall.events import (
+    DECODE_ERRORS,
     Block,
     Event,
     GroupAdd,
@@ -37,6 +38,7 @@ from seawall.events import (
     Report,
     Session,
     decode_event,
+    decode_unchecked,
 )
 from seawall.state import ENTITY_DEVICE, ENTITY_IP_BLOCK, ENTITY_NUMBER_BLOCK
 
@@ -114,27 +116,32 @@ class Ingest:
     def _identity(self, ip: str | None, device: str | None, client: str | None):
         ipb = self.entity(ENTITY_IP_BLOCK, privacy.ip_block(ip)) if ip is not None else -1
         dev = self.entity(ENTITY_DEVICE, device)
-        platform, flags = self.clients.classify(client) if client is not None else ("", 0)
+        flags = self.clients.classify(client)[1] if client is not None else 0
         cli = -1
-        if client is not None:
-            cli = self.platforms.setdefault(platform, len(self.platforms))
+        if client is not None:  # the whole string: a version change is a different client
+            cli = self.platforms.setdefault(client, len(self.platforms))
         return ipb, dev, cli, flags
 
     # -- lines -> rows -------------------------------------------------------------------
     def decode(self, lines, source: str, first_line: int, rows: list, ids: list, tss: list,
                texts: list, rejects: list[Reject]) -> None:
         """Validate ``lines``; append accepted rows (and their ids, ts) and the rejects."""
+        admit = self.admit
+        append = self.append
         for n, raw in enumerate(lines, first_line):
-            if not raw.strip():
-                continue
             try:
-                ev = decode_event(raw)
-            except InvalidEvent as exc:
-                rejects.append(Reject(source, n, str(exc), raw.rstrip(b"\r\n")))
+                ev = decode_unchecked(raw)
+            except DECODE_ERRORS:
+                if not raw.strip():
+                    continue
+                try:
+                    decode_event(raw)
+                except InvalidEvent as exc:
+                    rejects.append(Reject(source, n, str(exc), raw.rstrip(b"\r\n")))
                 continue
-            reason = self.admit(ev)
+            reason = admit(ev)
             if reason is None:
-                self.append(ev, rows, ids, tss, texts)
+                append(ev, rows, ids, tss, texts)
             elif reason is not DUPLICATE:
                 rejects.append(Reject(source, n, reason, raw.rstrip(b"\r\n")))
 
@@ -167,10 +174,16 @@ class Ingest:
         """Turn one admitted event into a kernel row (the ingest hot path)."""
         t = self.clock  # never behind the stream's clock
         cls = type(ev)
-        a = self.account(ev.account)
+        known = self.accounts.get
+        a = known(ev.account)
+        if a is None:
+            a = self.account(ev.account)
         if cls is Message:
             if ev.peer is not None:
-                p, g = self.account(ev.peer), -1
+                p = known(ev.peer)
+                if p is None:
+                    p = self.account(ev.peer)
+                g = -1
             else:
                 p, g = -1, self.group(ev.group)
             rows.append((K.MESSAGE, t, a, p, g, _KIND[ev.kind], ev.forwarded, _TRI[ev.typed],

@@ -279,9 +279,13 @@ class ReportTextClassifier:
         if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
             raise fail("coef or intercept holds NaN or infinity")
         try:
-            return cls(coef, float(intercept[0]), vectorizer, metadata)
+            model = cls(coef, float(intercept[0]), vectorizer, metadata)
+            # scikit-learn checks most parameters only when it first hashes something:
+            # do that now, so a bad file fails here and not on the first live report.
+            model.score(["ok"])
         except (TypeError, ValueError) as exc:
             raise fail(f"bad vectorizer parameters ({exc})") from None
+        return model
 
     def save(self, path: str | Path) -> None:
         """Write the model as an ``.npz`` that :meth:`load` reads.

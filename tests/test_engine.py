@@ -163,9 +163,14 @@ def test_registration_decisions_happen_on_the_registration_event():
                          device=f"emu{i}", client="gbwhatsapp/17.5", verification="none",
                          id=f"r{i}"))
     _, decisions, _ = run(lines)
+    # a modified client alone restricts; once most of the block is actioned, or the block
+    # registers in bulk, it is a farm
     assert [(d.account, d.action, d.stage, d.event) for d in decisions] == [
-        (f"farm{i}", "ban", "registration", f"r{i}") for i in range(4, 6)]
-    assert decisions[0].reasons == ["REGISTRATION_FARM_BURST", "RISKY_REGISTRATION"]
+        (f"farm{i}", "restrict" if i < 3 else "ban", "registration", f"r{i}") for i in range(6)]
+    assert decisions[0].reasons == ["UNOFFICIAL_CLIENT", "RISKY_REGISTRATION"]
+    assert decisions[3].reasons == ["ABUSED_NUMBER_BLOCK", "UNOFFICIAL_CLIENT",
+                                    "ABUSE_HISTORY_CHALLENGE", "RISKY_REGISTRATION"]
+    assert decisions[4].reasons[0] == "REGISTRATION_FARM_BURST"
 
 
 def test_office_sharing_a_network_and_number_block_is_not_swept_up():

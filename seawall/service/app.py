@@ -71,6 +71,13 @@ class ActionIn(msgspec.Struct, forbid_unknown_fields=True):
     note: str | None = None
 
 
+class KeyIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A new API key's role and what it is for."""
+
+    role: Literal["ingest", "reviewer", "admin"]
+    note: str | None = None
+
+
 def _decode(body: bytes, kind: type) -> Any:
     try:
         return msgspec.json.decode(body, type=kind)
@@ -387,6 +394,70 @@ def create_app(runtime: Runtime) -> Starlette:
         limit = _int_param(request, "limit", 100, 1, 1000)
         return _Json(runtime.deliveries(status, after, limit))
 
+    async def retry_delivery(request: Request) -> Response:
+        """Retry a delivery.
+        ---
+        summary: Put a failed webhook delivery back in the queue (fresh attempt budget)
+        description: Needs role admin.
+        parameters:
+          - {name: id, in: path, required: true, schema: {type: integer}}
+        responses:
+          '200':
+            description: The delivery, now pending
+            content:
+              application/json: {schema: {$ref: '#/components/schemas/Delivery'}}
+          '404': {description: No such delivery}
+          '409': {description: Already delivered}
+        """
+        who = guard(request, "admin")
+        try:
+            delivery_id = int(request.path_params["id"])
+        except ValueError:
+            raise ApiError(404, f"no delivery {request.path_params['id']!r}") from None
+        return _Json(runtime.retry_delivery(delivery_id, who))
+
+    async def get_keys(request: Request) -> Response:
+        """List keys.
+        ---
+        summary: API keys (id, role, created, revoked, note), never the keys themselves
+        description: Needs role admin.
+        responses:
+          '200': {description: '{"keys": [...]}'}
+        """
+        guard(request, "admin")
+        return _Json({"keys": runtime.keys()})
+
+    async def post_key(request: Request) -> Response:
+        """Create a key.
+        ---
+        summary: Create an API key; the key is in this answer only (only its hash is kept)
+        description: Needs role admin.
+        requestBody:
+          required: true
+          content:
+            application/json: {schema: {$ref: '#/components/schemas/KeyIn'}}
+        responses:
+          '201': {description: '{"id", "role", "note", "key"}'}
+        """
+        who = guard(request, "admin")
+        req = _decode(await body(request), KeyIn)
+        return _Json(runtime.create_key(req.role, req.note, who), status_code=201)
+
+    async def delete_key(request: Request) -> Response:
+        """Revoke a key.
+        ---
+        summary: Revoke an API key; it stops working on the next request
+        description: Needs role admin.
+        parameters:
+          - {name: id, in: path, required: true, schema: {type: string}}
+        responses:
+          '200': {description: '{"revoked": id}'}
+          '404': {description: No such active key}
+        """
+        who = guard(request, "admin")
+        runtime.revoke_key(request.path_params["id"], who)
+        return _Json({"revoked": request.path_params["id"]})
+
     async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
@@ -423,6 +494,10 @@ def create_app(runtime: Runtime) -> Starlette:
         Route("/v1/review/{id}", post_review, methods=["POST"]),
         Route("/v1/labels", get_labels, methods=["GET"]),
         Route("/v1/webhooks/deliveries", get_deliveries, methods=["GET"]),
+        Route("/v1/webhooks/deliveries/{id}/retry", retry_delivery, methods=["POST"]),
+        Route("/v1/keys", get_keys, methods=["GET"]),
+        Route("/v1/keys", post_key, methods=["POST"]),
+        Route("/v1/keys/{id}", delete_key, methods=["DELETE"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         ApiError: on_api_error, Conflict: on_conflict, NotFound: on_not_found,

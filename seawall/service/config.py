@@ -3,7 +3,7 @@
 A wrong key or value fails at start-up with the file, line and key path, never later on live
 traffic (the habit Osprey keeps for rule files). The documented file is ``docs/service.md``.
 
->>> cfg = load_config_text("port: 9000\\nwebhooks:\\n  urls: [http://127.0.0.1:9/hook]\\n")
+>>> cfg = load_config_text("port: 9000\\nwebhooks: {urls: [http://127.0.0.1:9/h], secret: s}")
 >>> (cfg.port, cfg.webhooks.max_attempts)
 (9000, 8)
 >>> load_config_text("webhooks:\\n  retries: 3\\n", "svc.yaml")
@@ -81,6 +81,8 @@ def load_config(path: str | Path | None) -> ServiceConfig:
         cfg.rules = str((p.parent / cfg.rules).resolve())
     if cfg.model is not None and not Path(cfg.model).is_absolute():
         cfg.model = str((p.parent / cfg.model).resolve())
+    if cfg.data != ServiceConfig().data and not Path(cfg.data).is_absolute():
+        cfg.data = str((p.parent / cfg.data).resolve())
     return cfg
 
 

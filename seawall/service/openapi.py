@@ -17,7 +17,7 @@ from starlette.schemas import SchemaGenerator
 
 from seawall import __version__
 from seawall.events import Event, Registration
-from seawall.service.app import ActionIn, AppealIn, ReviewIn, create_app
+from seawall.service.app import ActionIn, AppealIn, KeyIn, ReviewIn, create_app
 from seawall.service.config import ServiceConfig
 
 __all__ = ["build_openapi"]
@@ -98,7 +98,7 @@ class DeliveryPage(msgspec.Struct):
 
 
 _TYPES: list[Any] = [Event, Registration, IngestResult, Verdict, DecisionPage, ReviewItem,
-                     Account, DeliveryPage, AppealIn, ReviewIn, ActionIn]
+                     Account, Delivery, DeliveryPage, AppealIn, ReviewIn, ActionIn, KeyIn]
 
 
 def _schema_only_app() -> Starlette:

@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 
 from seawall.events import Registration
-from seawall.service import audit, webhooks
+from seawall.service import audit, auth, webhooks
 from seawall.service.auth import Principal
 from seawall.service.config import ServiceConfig, engine_config
 from seawall.service.store import Store, utc_now
@@ -392,6 +392,52 @@ class Runtime:
         items = [{"id": r[0], "seq": r[1], "url": r[2], "status": r[3], "attempts": r[4],
                   "last_error": r[5], "delivered_at": r[6]} for r in rows]
         return {"deliveries": items, "next": str(rows[-1][0] if rows else after)}
+
+    def retry_delivery(self, delivery_id: int, who: Principal) -> dict[str, Any]:
+        """Put a failed (or pending) delivery back in the queue with a fresh attempt budget;
+        returns the delivery as it is right after (the worker may already be sending it)."""
+        def write(db: Any) -> dict[str, Any] | None:
+            cur = db.execute("UPDATE deliveries SET status = 'pending', attempts = 0, "
+                             "next_at = 0 WHERE id = ? AND status != 'delivered'",
+                             (delivery_id,))
+            if cur.rowcount != 1:
+                return None
+            audit.append(db, key_id=who.key_id, role=who.role, action="delivery.retry",
+                         target=str(delivery_id))
+            return self.deliveries(None, delivery_id - 1, 1)["deliveries"][0]
+
+        out = self._commit(write)
+        if out is None:
+            row = self.store.db.execute("SELECT status FROM deliveries WHERE id = ?",
+                                        (delivery_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"no delivery {delivery_id}")
+            raise Conflict(f"delivery {delivery_id} is already delivered")
+        return out
+
+    def keys(self) -> list[dict[str, Any]]:
+        return auth.list_keys(self.store.db)
+
+    def create_key(self, role: str, note: str | None, who: Principal) -> dict[str, Any]:
+        def write(db: Any) -> tuple[str, str]:
+            key_id, key = auth.create_key(db, role, note)
+            audit.append(db, key_id=who.key_id, role=who.role, action="key.create",
+                         target=key_id, detail={"role": role, "by": "api"})
+            return key_id, key
+
+        key_id, key = self._commit(write)
+        return {"id": key_id, "role": role, "note": note, "key": key}
+
+    def revoke_key(self, key_id: str, who: Principal) -> None:
+        def write(db: Any) -> bool:
+            done = auth.revoke_key(db, key_id)
+            if done:
+                audit.append(db, key_id=who.key_id, role=who.role, action="key.revoke",
+                             target=key_id, detail={"by": "api"})
+            return done
+
+        if not self._commit(write):
+            raise NotFound(f"no active key {key_id!r}")
 
     def audit_forbidden(self, who: Principal, method: str, path: str, needed: str) -> None:
         with self.store.write() as db:

@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS decisions (
     account TEXT NOT NULL, ts INTEGER NOT NULL, action TEXT NOT NULL, stage TEXT NOT NULL,
     body BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS decisions_account ON decisions (account, seq);
+CREATE INDEX IF NOT EXISTS decisions_journal ON decisions (journal_seq);
 CREATE TABLE IF NOT EXISTS reviews (
     id INTEGER PRIMARY KEY, kind TEXT NOT NULL, account TEXT NOT NULL,
     decision_seq INTEGER, note TEXT, status TEXT NOT NULL, created_at TEXT NOT NULL,

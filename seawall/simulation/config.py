@@ -122,6 +122,9 @@ class SimulationConfig(dict):
             if section == "spam_samples":
                 if not isinstance(value, str):
                     raise ConfigError(f"{where(section)}: `spam_samples` must be a string")
+                if value not in ("auto", "templates") and not Path(value).is_file():
+                    raise ConfigError(f"{where(section)}: `spam_samples`: no such file "
+                                      f"{value!r} (or use \"auto\" / \"templates\")")
                 cfg[section] = value
                 continue
             if not isinstance(value, dict):

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from seawall.simulation.dice import Dice
-from seawall.simulation.identity import Country
+from seawall.simulation.identity import OLD_CLIENTS, WEB_CLIENT, Country
 from seawall.simulation.platform import (
     BRIGADE_SIZE,
     BRIGADE_VICTIMS,
@@ -111,7 +111,7 @@ def populate(p: Platform, counts: dict[str, int]) -> Cast:
     plain = [i for i in by_kind.get("ordinary", []) if p.live_from[i] == p.start]
     olds = d.sample(plain, counts["new_number_announcer"])
     for old in olds:
-        while len(p.book[old]) < 40:
+        while len(p.book[old]) < 45:
             j = _pick_friend(p, old)
             p.add_contact(old, j)
             p.add_contact(j, old)
@@ -141,7 +141,19 @@ def populate(p: Platform, counts: dict[str, int]) -> Cast:
 
 
 def _person(p: Platform, kind: str, country: Country) -> int:
+    d = p.dice
     i = p.new_account(kind, country)
+    # Ordinary people are not all tidy: some never update the app, some use a modded one
+    # (popular in several countries), some sit behind a VPN, some also use the web client.
+    u = d.u()
+    if u < 0.035:
+        p.client[i] = d.choice(OLD_CLIENTS)
+    elif u < 0.05:
+        p.client[i] = d.choice(("gbwhatsapp/17.5", "fmwhatsapp/9.8"))
+    if d.chance(0.03):
+        p.ip[i] = p.idents.ip_in(p.idents.fresh_block(datacenter=True))
+    if d.chance(0.08):
+        p.web_device[i] = p.idents.device()
     p.persons.append(i)
     p.person_set.add(i)
     p.conv_rate[i] = p.dice.lognormal(p.cfg["people"]["conversations_per_day"], 0.6)
@@ -198,8 +210,8 @@ def _friend_groups(p: Platform) -> None:
                    d.lognormal(p.cfg["people"]["group_bursts_per_day"], 0.7))
 
 
-def _add_group(p: Platform, g: str, members: list[int], rate: float) -> None:
-    p.groups.append((g, members, rate))
+def _add_group(p: Platform, g: str, members: list[int], rate: float, since: int = 0) -> None:
+    p.groups.append((g, members, rate, since))
     for m in members:
         p.member_groups.setdefault(m, []).append(g)
 
@@ -288,16 +300,19 @@ def ordinary_life(p: Platform) -> None:
                     continue
                 if (d.u() < stranger_share and i not in p.no_strangers) or not book:
                     b = _pick_friend(p, i)   # someone met through friends, not saved yet
+                    if b == i:
+                        continue   # a platform of one
                 else:
                     b = d.choice(book)
                     if b not in p.person_set:
                         continue   # a saved business or bot: no chat from ordinary life
                 conversation(p, i, b, t, p.mean_turns[i])
         bursts = p.rng.poisson(group_rates).tolist()
-        for (g, members, _), n in zip(p.groups, bursts, strict=True):
+        for (g, members, _, since), n in zip(p.groups, bursts, strict=True):
             for _ in range(n):
-                host = d.choice(members)
-                _group_burst(p, g, members, p.day_time(host, day, d.u()))
+                t = p.day_time(d.choice(members), day, d.u())
+                if t > since:
+                    _group_burst(p, g, members, t)
         session = (p.rng.random(len(persons)) < cfg["sessions_per_day"]).tolist()
         block = (p.rng.random(len(persons)) < cfg["block_rate"]).tolist()
         report = (p.rng.random(len(persons)) < cfg["report_rate"]).tolist()
@@ -305,13 +320,17 @@ def ordinary_life(p: Platform) -> None:
             if session[k]:
                 t = p.day_time(i, day, d.u())
                 if p.alive(i, t):
+                    if i in p.web_device and d.chance(0.3):
+                        # the person's laptop, linked as a web client, at home
+                        p.session(i, t, device=p.web_device[i], client=WEB_CLIENT)
+                        continue
                     mobile = d.chance(0.35) and ":" not in p.ip[i]
                     ip = p.idents.carrier_ip(p.country[i]) if mobile else p.ip[i]
                     p.session(i, t, ip=ip)
             if (block[k] or report[k]) and p.book_list[i]:
                 t = p.day_time(i, day, d.u())
                 j = d.choice(p.book_list[i])
-                if p.alive(i, t):
+                if p.alive(i, t) and p.live_from[j] <= t:
                     if report[k]:
                         p.report(i, t, j, reason=d.choice(("abuse", "other", "spam")))
                     if block[k] or d.chance(0.5):
@@ -321,8 +340,13 @@ def ordinary_life(p: Platform) -> None:
 # -- innocent hard cases ------------------------------------------------------------------
 def hard_cases(p: Platform, cast: Cast) -> None:
     """Registrations and the special behaviour of every innocent hard case."""
+    # people who register during the window first: later behaviour must know who exists
     for i in cast.newcomers:
         _newcomer(p, i)
+    for office, country in cast.offices:
+        _office(p, office, country)
+    for family in cast.families:
+        _family_device(p, family)
     for new, old in cast.announcers:
         _announce_new_number(p, new, old)
     for i in cast.organisers:
@@ -331,10 +355,6 @@ def hard_cases(p: Platform, cast: Cast) -> None:
         _small_business(p, b)
     for n in cast.notifiers:
         _notify_customers(p, n)
-    for office, country in cast.offices:
-        _office(p, office, country)
-    for family in cast.families:
-        _family_device(p, family)
     for k, brigade in enumerate(cast.brigades):
         victims = cast.victims[k * BRIGADE_VICTIMS:(k + 1) * BRIGADE_VICTIMS]
         _mass_report(p, brigade, victims)
@@ -344,8 +364,10 @@ def _newcomer(p: Platform, i: int) -> None:
     """An ordinary person joining the platform mid-simulation; friends have the number."""
     t = p.moment(i, 0.02, 0.9)
     p.live_from[i] = t + 5 * SECOND
+    # "none": moved from a trusted old device without a code (rare, but not only abusers)
+    verification = p.dice.weighted(("sms", "voice", "none"), (0.88, 0.1, 0.02))
     p.registration(i, t, phone=p.idents.phone(p.country[i]), ip=p.ip[i], device=p.device[i],
-                   client=p.client[i], verification="sms" if p.dice.chance(0.9) else "voice")
+                   client=p.client[i], verification=verification)
 
 
 def _announce_new_number(p: Platform, new: int, old: int) -> None:
@@ -361,8 +383,8 @@ def _announce_new_number(p: Platform, new: int, old: int) -> None:
     for j in p.book_list[old]:
         p.add_contact(new, j)   # the address book comes along
     t += int(d.between(2, 15) * MINUTE)
-    friends = d.sample(p.book_list[old], d.int_between(30, 60))
-    for r in friends:
+    joined = [r for r in p.book_list[old] if p.live_from[r] <= t]
+    for r in d.sample(joined, d.int_between(30, 60)):
         p.message(new, t, peer=r, kind="text", typed=d.chance(0.85), size=p.text_size())
         if d.chance(0.8):
             tr = p.next_awake(r, t + int(d.lognormal(5 * MINUTE, 1.4)))
@@ -395,19 +417,23 @@ def _organise(p: Platform, o: int) -> None:
         # a few friends of friends the organiser has not saved
         others = [j for j in d.sample(community, size - len(known) + 5)
                   if j != o and j not in p.book[o]][: size - len(known)]
-        members = known + others
+        members = [m for m in known + others if p.live_from[m] <= t and m in p.person_set]
         t += 2 * SECOND
         for m in members:
             # a person picks everyone in one dialog; the adds land within a second or two
             t += int(d.lognormal(40, 0.5))
             p.group_add(o, t, g, m)
-        # the organiser's announcement, then the group lives like any friend group
+        # the organiser's announcement
         p.message(o, t + int(d.lognormal(MINUTE, 0.8)), group=g, kind="text", typed=True,
                   size=p.text_size())
-        _add_group(p, g, [o] + members, d.lognormal(2.0, 0.5))
+        stay = [o]
         for m in members:
             if d.chance(0.06):
                 p.group_leave(m, p.next_awake(m, t + int(d.lognormal(3 * HOUR, 1.0))), g)
+            else:
+                stay.append(m)
+        # the group then chats like any friend group (those who left stay quiet)
+        _add_group(p, g, stay, d.lognormal(2.0, 0.5), since=t + 5 * MINUTE)
 
 
 def _small_business(p: Platform, b: int) -> None:
@@ -418,8 +444,8 @@ def _small_business(p: Platform, b: int) -> None:
     if len(country_people) < 200:
         country_people = p.persons   # a small simulation: customers from anywhere
     for day in range(-1, p.days):
-        if day % 7 == 6:
-            continue   # closed on Sundays (the default start is a Monday)
+        if p.weekday(day) == 6:
+            continue   # closed on Sundays
         for _ in range(int(d.lognormal(35, 0.3))):
             if regulars and d.chance(0.3):
                 c = d.choice(regulars)
@@ -451,10 +477,19 @@ def _notify_customers(p: Platform, n: int) -> None:
             p.add_contact(c, n)
     texts = p.texts.notifications()
     for day in range(p.days):
+        # one tier period per 24 h since registration; sends mostly in local daytime
+        period = t + day * DAY
         recipients = d.sample(customers, min(len(customers), d.int_between(150, 240)))
-        times = sorted(p.day_time(n, day, d.u()) for _ in recipients)
+        times = []
+        for _ in recipients:
+            for _ in range(5):
+                tm = period + 1 + int(d.u() * (DAY - 2))
+                if p.is_awake(n, tm):
+                    break
+            times.append(tm)
+        times.sort()
         for c, tm in zip(recipients, times, strict=True):
-            if tm < t:
+            if p.live_from[c] > tm:
                 continue
             kind = "link" if d.chance(0.3) else "text"
             p.message(n, tm, peer=c, kind=kind, typed=False, size=int(d.lognormal(300, 0.3)))
@@ -478,21 +513,23 @@ def _office(p: Platform, office: list[int], country: Country) -> None:
     boss = office[0]
     day = d.below(p.days)
     t = p.day_time(boss, day, d.between(0.12, 0.2))
-    for k, i in enumerate(hires):
+    for i in hires:
         t += int(d.lognormal(4 * MINUTE, 0.7))
+        last += 1 + d.below(2)   # consecutive SIMs, now and then one skipped
         p.wake[i], p.tz[i] = p.wake[boss], p.tz[boss]
-        p.registration(i, t, phone=p.idents.in_block(numbers, last + k * (1 + d.below(2))),
+        p.registration(i, t, phone=p.idents.in_block(numbers, last),
                        ip=d.choice(nat), device=p.device[i], client=p.client[i],
                        verification="sms")
         p.live_from[i] = t + 10 * SECOND
     _add_group(p, p.new_group(), list(office), d.lognormal(2.5, 0.4))
     for dd in range(p.days):
-        if (dd % 7) >= 5:
+        if p.weekday(dd) >= 5:
             continue   # weekend
         for i in office:
-            if d.chance(0.7):
-                tm = p.start + dd * DAY - p.tz[i] + int(d.between(8.3, 10.0) * HOUR)
-                if p.alive(i, tm):
+            # arriving, after lunch, late afternoon: the phone reconnects on office Wi-Fi
+            for lo, hi in ((8.3, 10.0), (12.5, 14.0), (15.0, 17.0)):
+                tm = p.start + dd * DAY - p.tz[i] + int(d.between(lo, hi) * HOUR)
+                if d.chance(0.6) and p.alive(i, tm):
                     p.session(i, tm, ip=d.choice(nat))
 
 

@@ -10,7 +10,7 @@ and innocent hard cases in :mod:`seawall.simulation.people`, abusers in
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -53,7 +53,6 @@ class SimulationResult:
     events_path: Path
     labels_path: Path
     groups: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 class Platform:
@@ -95,12 +94,13 @@ class Platform:
         self.comm_of: dict[int, int] = {}
         self.conv_rate: dict[int, float] = {}
         self.mean_turns: dict[int, float] = {}
-        # friend groups: (group id, members, chat bursts per day)
-        self.groups: list[tuple[str, list[int], float]] = []
+        # groups people chat in: (group id, members, chat bursts per day, created at)
+        self.groups: list[tuple[str, list[int], float, int]] = []
         self.member_groups: dict[int, list[str]] = {}
         # people who never start a conversation with a non-contact (falsely reported
         # victims and their bystander reporters: keeps "never messaged" exact)
         self.no_strangers: set[int] = set()
+        self.web_device: dict[int, str] = {}   # a linked web client (laptop) some people use
         self._groups = 0
 
     # -- accounts ------------------------------------------------------------------------
@@ -157,6 +157,10 @@ class Platform:
         """A moment ``i`` is awake, near a random fraction in [lo, hi) of the window."""
         t = self.next_awake(i, self.at(self.dice.between(lo, hi)))
         return t if t < self.end else self.next_awake(i, self.at(lo))
+
+    def weekday(self, day: int) -> int:
+        """Weekday (Monday 0) of simulated day ``day`` in UTC."""
+        return (self.start // DAY + day + 3) % 7   # 1970-01-01 was a Thursday
 
     def at(self, frac: float) -> int:
         """The moment at fraction ``frac`` of the simulated window."""
