@@ -73,7 +73,7 @@ H = 3_600_000
 DAY = 24 * H
 _W1M = np.array([S.W1M_MSGS])
 _W10M = np.array([S.W10M_MSGS])
-_W1H = np.array([S.W1H_MSGS, S.W1H_FC, S.W1H_GROUPS, S.W1H_ADDS])
+_W1H = np.array([S.W1H_MSGS, S.W1H_FC, S.W1H_GROUPS, S.W1H_ADDS, S.W1H_REPLIES])
 _W24H = np.array([S.W24H_MSGS, S.W24H_FC, S.W24H_RCPT, S.W24H_GROUPS, S.W24H_ADDS,
                   S.W24H_FILED])
 _E1H = np.array([S.EW1H_REGS])
@@ -364,6 +364,8 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
                             and t - pairs[sba, S.K_FIRST] <= params[P_REPLY_WINDOW]):
                         pairs[sba, S.K_FLAGS] = fba | S.PAIR_REPLIED
                         acc_c[b, S.C_REPLIES] += 1
+                        _touch(b, t, acc_t, acc_c)
+                        acc_c[b, S.W1H_REPLIES + 1] += 1
                         evflags[i] |= EVF_REPLY
                     pairs[sba, S.K_LAST] = max(pairs[sba, S.K_LAST], t)
             else:

@@ -93,6 +93,10 @@ SIGNALS: tuple[Signal, ...] = (
            "First contacts answered within the reply window, over first contacts older than "
            "an hour (so recent ones have had time to answer); unknown before any matured.",
            "Meta SybilEdge (2020): recipients' responses are strong early evidence"),
+    Signal("recent_reply_rate", "messaging",
+           "Answers in the last hour to this account's first contacts, over its first contacts "
+           "in the last hour: friends answer a new number within minutes, spam targets do not. "
+           "Unknown before 10 recent first contacts."),
     Signal("typed_share", "messaging",
            "Share of messages preceded by a composing indicator, among those where it is "
            "known; unknown on platforms without typing indicators."),
@@ -163,10 +167,75 @@ SIGNALS: tuple[Signal, ...] = (
 )
 
 NSIG = len(SIGNALS)
+
+# Positions in the vector, for the compiled code (tests check them against the catalogue).
+ACCOUNT_AGE = 0
+REGS_NUMBER_BLOCK_1H = 1
+REGS_NUMBER_BLOCK_24H = 2
+REGS_IP_BLOCK_1H = 3
+REGS_IP_BLOCK_24H = 4
+REGS_DEVICE_1H = 5
+REGS_DEVICE_24H = 6
+NUMBER_BLOCK_ABUSE_SHARE = 7
+IP_BLOCK_ABUSE_SHARE = 8
+DEVICE_ABUSE_SHARE = 9
+NUMBER_BLOCK_ACTIONED = 10
+IP_BLOCK_ACTIONED = 11
+DEVICE_ACTIONED = 12
+DEVICE_ACCOUNTS = 13
+CLIENT_UNOFFICIAL = 14
+CLIENT_OUTDATED = 15
+VERIFICATION_NONE = 16
+BUSINESS = 17
+MSGS_15S = 18
+MSGS_1M = 19
+MSGS_10M = 20
+MSGS_1H = 21
+MSGS_24H = 22
+MSGS_TOTAL = 23
+RECIPIENTS_24H = 24
+FIRST_CONTACTS_1H = 25
+FIRST_CONTACTS_24H = 26
+FIRST_CONTACTS_TOTAL = 27
+STRANGER_SHARE = 28
+REPLY_RATE = 29
+RECENT_REPLY_RATE = 30
+TYPED_SHARE = 31
+GAP_CV = 32
+BURSTINESS = 33
+ACTIVE_HOURS_24H = 34
+LINK_SHARE = 35
+MEDIA_SHARE = 36
+FORWARDED_SHARE = 37
+GROUPS_CREATED_1H = 38
+GROUPS_CREATED_24H = 39
+MEMBERS_ADDED_1H = 40
+MEMBERS_ADDED_24H = 41
+STRANGER_ADD_SHARE = 42
+ADDED_LEFT_SHARE = 43
+REACHED = 44
+REPORTERS = 45
+CREDIBLE_REPORTERS = 46
+CREDIBLE_REPORTS = 47
+REPORT_RATE = 48
+BLOCKERS = 49
+CREDIBLE_BLOCKERS = 50
+BLOCK_RATE = 51
+REPORTS_FILED_24H = 52
+FALSE_REPORT_CROWD = 53
+SINCE_TAKEOVER = 54
+MSGS_SINCE_TAKEOVER = 55
+FIRST_CONTACTS_SINCE_TAKEOVER = 56
+BASELINE_HOURLY = 57
+REFUSED_ATTEMPTS = 58
+CAMPAIGN_MEMBER = 59
+CAMPAIGN_INFRASTRUCTURE = 60
+REGISTRATION_MODEL = 61
+BEHAVIOUR_MODEL = 62
 _INDEX = {s.name: i for i, s in enumerate(SIGNALS)}
 NAMES: tuple[str, ...] = tuple(s.name for s in SIGNALS)
-SIG_REG_MODEL = _INDEX["registration_model"]
-SIG_BEH_MODEL = _INDEX["behaviour_model"]
+SIG_REG_MODEL = REGISTRATION_MODEL
+SIG_BEH_MODEL = BEHAVIOUR_MODEL
 
 
 def index(name: str) -> int:
@@ -212,96 +281,98 @@ def compute(a, t, acc_t, acc_c, acc_f, ent_t, ent_c, out):
     """Fill ``out[:NSIG]`` with the signals of account ``a`` at time ``t`` (ms)."""
     c = acc_c
     reg = acc_t[a, S.T_REG]
-    out[0] = (t - reg) / 1000.0 if reg >= 0 else NAN
+    out[ACCOUNT_AGE] = (t - reg) / 1000.0 if reg >= 0 else NAN
     nb = c[a, S.C_NB]
     ipb = c[a, S.C_IPB]
     dev = c[a, S.C_DEV]
-    out[1] = _entity(ent_t, ent_c, nb, S.EW1H_REGS, S.E_B1H, t, H)
-    out[2] = _entity(ent_t, ent_c, nb, S.EW24H_REGS, S.E_B24H, t, DAY)
-    out[3] = _entity(ent_t, ent_c, ipb, S.EW1H_REGS, S.E_B1H, t, H)
-    out[4] = _entity(ent_t, ent_c, ipb, S.EW24H_REGS, S.E_B24H, t, DAY)
-    out[5] = _entity(ent_t, ent_c, dev, S.EW1H_REGS, S.E_B1H, t, H)
-    out[6] = _entity(ent_t, ent_c, dev, S.EW24H_REGS, S.E_B24H, t, DAY)
-    out[7] = _abuse_share(ent_c, nb)
-    out[8] = _abuse_share(ent_c, ipb)
-    out[9] = _abuse_share(ent_c, dev)
-    out[10] = _entity_count(ent_c, nb, S.EC_ACTIONED)
-    out[11] = _entity_count(ent_c, ipb, S.EC_ACTIONED)
-    out[12] = _entity_count(ent_c, dev, S.EC_ACTIONED)
-    out[13] = _entity_count(ent_c, dev, S.EC_REGISTERED)
+    out[REGS_NUMBER_BLOCK_1H] = _entity(ent_t, ent_c, nb, S.EW1H_REGS, S.E_B1H, t, H)
+    out[REGS_NUMBER_BLOCK_24H] = _entity(ent_t, ent_c, nb, S.EW24H_REGS, S.E_B24H, t, DAY)
+    out[REGS_IP_BLOCK_1H] = _entity(ent_t, ent_c, ipb, S.EW1H_REGS, S.E_B1H, t, H)
+    out[REGS_IP_BLOCK_24H] = _entity(ent_t, ent_c, ipb, S.EW24H_REGS, S.E_B24H, t, DAY)
+    out[REGS_DEVICE_1H] = _entity(ent_t, ent_c, dev, S.EW1H_REGS, S.E_B1H, t, H)
+    out[REGS_DEVICE_24H] = _entity(ent_t, ent_c, dev, S.EW24H_REGS, S.E_B24H, t, DAY)
+    out[NUMBER_BLOCK_ABUSE_SHARE] = _abuse_share(ent_c, nb)
+    out[IP_BLOCK_ABUSE_SHARE] = _abuse_share(ent_c, ipb)
+    out[DEVICE_ABUSE_SHARE] = _abuse_share(ent_c, dev)
+    out[NUMBER_BLOCK_ACTIONED] = _entity_count(ent_c, nb, S.EC_ACTIONED)
+    out[IP_BLOCK_ACTIONED] = _entity_count(ent_c, ipb, S.EC_ACTIONED)
+    out[DEVICE_ACTIONED] = _entity_count(ent_c, dev, S.EC_ACTIONED)
+    out[DEVICE_ACCOUNTS] = _entity_count(ent_c, dev, S.EC_REGISTERED)
     cf = c[a, S.C_CLIENT_FLAGS]
     known = (cf & S.CLIENT_KNOWN) != 0
-    out[14] = (1.0 if cf & S.CLIENT_UNOFFICIAL else 0.0) if known else NAN
-    out[15] = (1.0 if cf & S.CLIENT_OUTDATED else 0.0) if known else NAN
+    out[CLIENT_UNOFFICIAL] = (1.0 if cf & S.CLIENT_UNOFFICIAL else 0.0) if known else NAN
+    out[CLIENT_OUTDATED] = (1.0 if cf & S.CLIENT_OUTDATED else 0.0) if known else NAN
     v = c[a, S.C_VERIFICATION]
-    out[16] = NAN if v < 0 else (1.0 if v == 2 else 0.0)
-    out[17] = 1.0 if c[a, S.C_FLAGS] & S.FLAG_BUSINESS else 0.0
+    out[VERIFICATION_NONE] = NAN if v < 0 else (1.0 if v == 2 else 0.0)
+    out[BUSINESS] = 1.0 if c[a, S.C_FLAGS] & S.FLAG_BUSINESS else 0.0
     # messaging
-    out[18] = ring_count(c, acc_t, a, S.C_RING, S.T_RING, t)
-    out[19] = estimate(c, acc_t, a, S.T_B1M, S.W1M_MSGS, t, 60_000)
-    out[20] = estimate(c, acc_t, a, S.T_B10M, S.W10M_MSGS, t, 600_000)
-    out[21] = estimate(c, acc_t, a, S.T_B1H, S.W1H_MSGS, t, H)
-    out[22] = estimate(c, acc_t, a, S.T_B24H, S.W24H_MSGS, t, DAY)
+    out[MSGS_15S] = ring_count(c, acc_t, a, S.C_RING, S.T_RING, t)
+    out[MSGS_1M] = estimate(c, acc_t, a, S.T_B1M, S.W1M_MSGS, t, 60_000)
+    out[MSGS_10M] = estimate(c, acc_t, a, S.T_B10M, S.W10M_MSGS, t, 600_000)
+    out[MSGS_1H] = estimate(c, acc_t, a, S.T_B1H, S.W1H_MSGS, t, H)
+    out[MSGS_24H] = estimate(c, acc_t, a, S.T_B24H, S.W24H_MSGS, t, DAY)
     msgs = c[a, S.C_MSGS]
-    out[23] = msgs
-    out[24] = estimate(c, acc_t, a, S.T_B24H, S.W24H_RCPT, t, DAY)
+    out[MSGS_TOTAL] = msgs
+    out[RECIPIENTS_24H] = estimate(c, acc_t, a, S.T_B24H, S.W24H_RCPT, t, DAY)
     fc_1h = estimate(c, acc_t, a, S.T_B1H, S.W1H_FC, t, H)
-    out[25] = fc_1h
-    out[26] = estimate(c, acc_t, a, S.T_B24H, S.W24H_FC, t, DAY)
+    out[FIRST_CONTACTS_1H] = fc_1h
+    out[FIRST_CONTACTS_24H] = estimate(c, acc_t, a, S.T_B24H, S.W24H_FC, t, DAY)
     fc = c[a, S.C_FC]
-    out[27] = fc
-    out[28] = _share(c[a, S.C_FC_STRANGER], c[a, S.C_FC_KNOWN])
+    out[FIRST_CONTACTS_TOTAL] = fc
+    out[STRANGER_SHARE] = _share(c[a, S.C_FC_STRANGER], c[a, S.C_FC_KNOWN])
     matured = fc - fc_1h
-    out[29] = min(1.0, c[a, S.C_REPLIES] / matured) if matured >= 1.0 else NAN
-    out[30] = _share(c[a, S.C_TYPED], c[a, S.C_TYPED_KNOWN])
+    out[REPLY_RATE] = min(1.0, c[a, S.C_REPLIES] / matured) if matured >= 1.0 else NAN
+    out[RECENT_REPLY_RATE] = (min(1.0, estimate(c, acc_t, a, S.T_B1H, S.W1H_REPLIES, t, H) / fc_1h)
+                              if fc_1h >= 10.0 else NAN)
+    out[TYPED_SHARE] = _share(c[a, S.C_TYPED], c[a, S.C_TYPED_KNOWN])
     mean = acc_f[a, S.F_GAP_MEAN]
     sd = math.sqrt(max(acc_f[a, S.F_GAP_VAR], 0.0))
     if c[a, S.C_GAPS] >= 10 and mean > 1e-3:
-        out[31] = sd / mean
-        out[32] = (sd - mean) / (sd + mean)
+        out[GAP_CV] = sd / mean
+        out[BURSTINESS] = (sd - mean) / (sd + mean)
     else:
-        out[31] = NAN
-        out[32] = NAN
-    out[33] = hours_active(c[a, S.C_HOURS], acc_t[a, S.T_HOUR], t)
-    out[34] = _share(c[a, S.C_LINKS], msgs)
-    out[35] = _share(c[a, S.C_MEDIA], msgs)
-    out[36] = _share(c[a, S.C_FORWARDED], msgs)
+        out[GAP_CV] = NAN
+        out[BURSTINESS] = NAN
+    out[ACTIVE_HOURS_24H] = hours_active(c[a, S.C_HOURS], acc_t[a, S.T_HOUR], t)
+    out[LINK_SHARE] = _share(c[a, S.C_LINKS], msgs)
+    out[MEDIA_SHARE] = _share(c[a, S.C_MEDIA], msgs)
+    out[FORWARDED_SHARE] = _share(c[a, S.C_FORWARDED], msgs)
     # groups
-    out[37] = estimate(c, acc_t, a, S.T_B1H, S.W1H_GROUPS, t, H)
-    out[38] = estimate(c, acc_t, a, S.T_B24H, S.W24H_GROUPS, t, DAY)
-    out[39] = estimate(c, acc_t, a, S.T_B1H, S.W1H_ADDS, t, H)
-    out[40] = estimate(c, acc_t, a, S.T_B24H, S.W24H_ADDS, t, DAY)
-    out[41] = _share(c[a, S.C_ADDS_STRANGER], c[a, S.C_ADDS_KNOWN])
-    out[42] = _share(c[a, S.C_ADDED_LEFT], c[a, S.C_ADDS])
+    out[GROUPS_CREATED_1H] = estimate(c, acc_t, a, S.T_B1H, S.W1H_GROUPS, t, H)
+    out[GROUPS_CREATED_24H] = estimate(c, acc_t, a, S.T_B24H, S.W24H_GROUPS, t, DAY)
+    out[MEMBERS_ADDED_1H] = estimate(c, acc_t, a, S.T_B1H, S.W1H_ADDS, t, H)
+    out[MEMBERS_ADDED_24H] = estimate(c, acc_t, a, S.T_B24H, S.W24H_ADDS, t, DAY)
+    out[STRANGER_ADD_SHARE] = _share(c[a, S.C_ADDS_STRANGER], c[a, S.C_ADDS_KNOWN])
+    out[ADDED_LEFT_SHARE] = _share(c[a, S.C_ADDED_LEFT], c[a, S.C_ADDS])
     # feedback
     reached = c[a, S.C_REACHED]
-    out[43] = reached
-    out[44] = c[a, S.C_REPORTERS]
-    out[45] = c[a, S.C_CRED_REPORTERS]
-    out[46] = acc_f[a, S.F_REPORTS_W]
-    out[47] = acc_f[a, S.F_REPORTS_W] / max(reached, 1)
-    out[48] = c[a, S.C_BLOCKERS]
-    out[49] = c[a, S.C_CRED_BLOCKERS]
-    out[50] = acc_f[a, S.F_BLOCKS_W] / max(reached, 1)
-    out[51] = estimate(c, acc_t, a, S.T_B24H, S.W24H_FILED, t, DAY)
-    out[52] = c[a, S.C_CROWD]
+    out[REACHED] = reached
+    out[REPORTERS] = c[a, S.C_REPORTERS]
+    out[CREDIBLE_REPORTERS] = c[a, S.C_CRED_REPORTERS]
+    out[CREDIBLE_REPORTS] = acc_f[a, S.F_REPORTS_W]
+    out[REPORT_RATE] = acc_f[a, S.F_REPORTS_W] / max(reached, 1)
+    out[BLOCKERS] = c[a, S.C_BLOCKERS]
+    out[CREDIBLE_BLOCKERS] = c[a, S.C_CRED_BLOCKERS]
+    out[BLOCK_RATE] = acc_f[a, S.F_BLOCKS_W] / max(reached, 1)
+    out[REPORTS_FILED_24H] = estimate(c, acc_t, a, S.T_B24H, S.W24H_FILED, t, DAY)
+    out[FALSE_REPORT_CROWD] = c[a, S.C_CROWD]
     # sessions
     to = acc_t[a, S.T_TAKEOVER]
-    out[53] = (t - to) / 1000.0 if to >= 0 else NAN
-    out[54] = c[a, S.C_SINCE_TAKEOVER] if to >= 0 else NAN
-    out[55] = c[a, S.C_FC_SINCE_TAKEOVER] if to >= 0 else NAN
-    out[56] = acc_f[a, S.F_BASELINE] if to >= 0 else NAN
-    out[57] = c[a, S.C_REFUSED]
+    out[SINCE_TAKEOVER] = (t - to) / 1000.0 if to >= 0 else NAN
+    out[MSGS_SINCE_TAKEOVER] = c[a, S.C_SINCE_TAKEOVER] if to >= 0 else NAN
+    out[FIRST_CONTACTS_SINCE_TAKEOVER] = c[a, S.C_FC_SINCE_TAKEOVER] if to >= 0 else NAN
+    out[BASELINE_HOURLY] = acc_f[a, S.F_BASELINE] if to >= 0 else NAN
+    out[REFUSED_ATTEMPTS] = c[a, S.C_REFUSED]
     # campaigns
-    out[58] = 1.0 if c[a, S.C_CAMPAIGN] > 0 else 0.0
+    out[CAMPAIGN_MEMBER] = 1.0 if c[a, S.C_CAMPAIGN] > 0 else 0.0
     if nb < 0 and ipb < 0 and dev < 0:
-        out[59] = NAN
+        out[CAMPAIGN_INFRASTRUCTURE] = NAN
     else:
         flagged = False
         for e in (nb, ipb, dev):
             if e >= 0 and ent_c[e, S.EC_CAMPAIGN] > 0:
                 flagged = True
-        out[59] = 1.0 if flagged else 0.0
+        out[CAMPAIGN_INFRASTRUCTURE] = 1.0 if flagged else 0.0
     # models are filled by the kernel when a model is loaded
-    out[60] = NAN
-    out[61] = NAN
+    out[REGISTRATION_MODEL] = NAN
+    out[BEHAVIOUR_MODEL] = NAN

@@ -92,7 +92,8 @@ C_CUR_CLIENT = 76
 C_CAMPAIGN = 77     # 1 + number of the campaign the account belongs to (0: none)
 C_FC_SINCE_TAKEOVER = 78
 C_CROWD = 79        # largest crowd of non-recipient reporters this account joined
-NC = 80
+W1H_REPLIES = 80   # window counter (2 columns): answers to this account's first contacts
+NC = 82
 
 # --- account float32 columns -----------------------------------------------------------
 F_GAP_MEAN = 0     # exponentially weighted mean of inter-message gaps (s)

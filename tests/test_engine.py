@@ -50,13 +50,15 @@ def test_blitz_sender_is_banned_at_the_published_threshold():
     assert info["refused_attempts"] == 30  # the 30 later messages were refused
 
 
-def test_strangers_without_typing_are_banned_even_sooner():
+def test_strangers_without_typing_are_stopped_even_sooner():
     lines = [reg(T0, "spam2")]
     lines += [ev("message", T0 + 60 * S + 100 * i, "spam2", peer=f"victim{i}", kind="link",
                  typed=False, in_contacts=False, id=f"m{i}") for i in range(130)]
-    _, decisions, _ = run(lines)
+    eng, decisions, _ = run(lines)
+    # the 15th untyped first contact to a stranger within the hour: no new chats from here
     assert [(d.action, d.event, d.reasons[0]) for d in decisions] == [
-        ("ban", "m39", "NEW_ACCOUNT_STRANGER_BURST")]
+        ("restrict", "m14", "UNTYPED_STRANGER_OUTREACH")]
+    assert eng.account("spam2")["refused_attempts"] == 115
 
 
 def test_99_messages_in_15_seconds_is_not_a_blitz():
@@ -401,3 +403,11 @@ def test_nan_never_leaks_into_decisions():
                                   for i in range(100)]
     _, decisions, _ = run(lines)
     assert all(d.score is None or not math.isnan(d.score) for d in decisions)
+
+
+def test_signal_positions_match_the_catalogue():
+    from seawall import signals
+
+    for i, s in enumerate(signals.SIGNALS):
+        assert getattr(signals, s.name.upper()) == i, s.name
+    assert signals.NSIG == len(signals.SIGNALS)
