@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/seawall demo
 
 test: $(STAMP)
-	$(BIN)/ruff check seawall tests bench
+	$(BIN)/ruff check seawall tests bench scripts
 	$(BIN)/pytest
 
 bench: $(STAMP)
