@@ -7,6 +7,8 @@ minimum supported versions are configuration (``EngineConfig.clients``); anythin
 >>> c = ClientPolicy({"android": "2.22.0", "ios": "23.0", "web": "2.2300", "business_api": ""})
 >>> c.classify("android/2.24.1"), c.classify("android/2.19.0"), c.classify("gbwhatsapp/17")
 (('android', 8), ('android', 10), ('gbwhatsapp', 9))
+>>> c.classify("yowsup/3.2")
+('yowsup', 25)
 >>> c.classify("business_api")
 ('business_api', 12)
 """
@@ -15,7 +17,9 @@ from __future__ import annotations
 
 import re
 
-from seawall.state import CLIENT_BUSINESS_API, CLIENT_KNOWN, CLIENT_OUTDATED, CLIENT_UNOFFICIAL
+from seawall.state import (
+    CLIENT_AUTOMATION, CLIENT_BUSINESS_API, CLIENT_KNOWN, CLIENT_OUTDATED, CLIENT_UNOFFICIAL,
+)
 
 DEFAULT_CLIENTS = {
     "android": "2.22.0",
@@ -25,6 +29,9 @@ DEFAULT_CLIENTS = {
     "kaios": "2.2200",
     "business_api": "",
 }
+# Libraries that drive an account from a script (unofficial APIs and web-client automation).
+DEFAULT_AUTOMATION = ("yowsup", "wa-automate", "whatsapp-web.js", "baileys", "venom",
+                      "wppconnect", "chat-api", "waha")
 _VERSION = re.compile(r"^\d+(\.\d+){0,3}$")
 
 
@@ -33,8 +40,10 @@ def _version(v: str) -> tuple[int, ...]:
 
 
 class ClientPolicy:
-    def __init__(self, official: dict[str, str]) -> None:
+    def __init__(self, official: dict[str, str],
+                 automation: tuple[str, ...] | list[str] = DEFAULT_AUTOMATION) -> None:
         self.official = {k: (_version(v) if v else ()) for k, v in official.items()}
+        self.automation = {a.lower() for a in automation}
         self._cache: dict[str, tuple[str, int]] = {}
 
     def classify(self, client: str) -> tuple[str, int]:
@@ -49,6 +58,8 @@ class ClientPolicy:
             flags |= CLIENT_BUSINESS_API
         if platform not in self.official:
             flags |= CLIENT_UNOFFICIAL
+            if platform in self.automation:
+                flags |= CLIENT_AUTOMATION
         else:
             minimum = self.official[platform]
             if minimum:

@@ -26,7 +26,7 @@ import numpy as np
 
 from seawall import kernel as K
 from seawall import state as S
-from seawall.clients import DEFAULT_CLIENTS, ClientPolicy
+from seawall.clients import DEFAULT_AUTOMATION, DEFAULT_CLIENTS, ClientPolicy
 from seawall.decisions import ACTIONS, LEVEL_BAN, LEVEL_NONE, STAGES, Decision
 from seawall.events import Event, Registration
 from seawall.ingest import Ingest, Reject, to_matrix
@@ -58,6 +58,8 @@ class EngineConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     report_text_max: float = 1.5        # ... and scored 1 by the report-text classifier
     batch_size: int = 4096
     clients: dict[str, str] = msgspec.field(default_factory=lambda: dict(DEFAULT_CLIENTS))
+    automation_clients: list[str] = msgspec.field(
+        default_factory=lambda: list(DEFAULT_AUTOMATION))  # client platforms that are scripts
 
     def params(self) -> np.ndarray:
         p = np.zeros(K.NP, np.float64)
@@ -108,7 +110,8 @@ class Engine:
         self.ingest = Ingest(secret=self.config.secret.encode(),
                              dedup_window_ms=self.config.dedup_window * 1000,
                              late_tolerance_ms=self.config.late_tolerance * 1000,
-                             clients=ClientPolicy(self.config.clients))
+                             clients=ClientPolicy(self.config.clients,
+                                                  self.config.automation_clients))
         self.state = S.State()
         self.params = self.config.params()
         self.stats = np.zeros(K.NST, np.int64)

@@ -114,6 +114,7 @@ CLIENT_UNOFFICIAL = 1
 CLIENT_OUTDATED = 2
 CLIENT_BUSINESS_API = 4
 CLIENT_KNOWN = 8
+CLIENT_AUTOMATION = 16   # a known automation library, not a person's app
 
 # --- entity columns ----------------------------------------------------------------------
 E_B1H = 0

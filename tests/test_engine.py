@@ -165,14 +165,24 @@ def test_registration_decisions_happen_on_the_registration_event():
                          device=f"emu{i}", client="gbwhatsapp/17.5", verification="none",
                          id=f"r{i}"))
     _, decisions, _ = run(lines)
-    # a modified client alone restricts; once most of the block is actioned, or the block
-    # registers in bulk, it is a farm
+    # a modified client alone is challenged (people use them too); the fifth registration
+    # from one number block within the hour is a farm
     assert [(d.account, d.action, d.stage, d.event) for d in decisions] == [
-        (f"farm{i}", "restrict" if i < 3 else "ban", "registration", f"r{i}") for i in range(6)]
+        (f"farm{i}", "challenge" if i < 4 else "ban", "registration", f"r{i}") for i in range(6)]
     assert decisions[0].reasons == ["UNOFFICIAL_CLIENT", "RISKY_REGISTRATION"]
-    assert decisions[3].reasons == ["ABUSED_NUMBER_BLOCK", "UNOFFICIAL_CLIENT",
-                                    "ABUSE_HISTORY_CHALLENGE", "RISKY_REGISTRATION"]
-    assert decisions[4].reasons[0] == "REGISTRATION_FARM_BURST"
+    assert decisions[4].reasons == ["REGISTRATION_FARM_BURST", "UNOFFICIAL_CLIENT",
+                                    "RISKY_REGISTRATION"]
+
+
+def test_automation_libraries_are_restricted_at_registration():
+    lines = [reg(T0, "bot", client="yowsup/3.2.3", id="r1"),
+             reg(T0, "person", phone="+15550002222", client="gbwhatsapp/17.5", id="r2")]
+    eng, decisions, _ = run(lines)
+    assert [(d.account, d.action, d.reasons) for d in decisions] == [
+        ("bot", "restrict", ["AUTOMATION_CLIENT", "UNOFFICIAL_CLIENT", "RISKY_REGISTRATION"]),
+        ("person", "challenge", ["UNOFFICIAL_CLIENT", "RISKY_REGISTRATION"])]
+    assert eng.account("bot")["signals"]["client_automation"] == 1.0
+    assert eng.account("person")["signals"]["client_automation"] == 0.0
 
 
 def test_office_sharing_a_network_and_number_block_is_not_swept_up():

@@ -84,6 +84,11 @@ _DEFAULTS: dict[str, Any] = {
         "block_rate": 0.002,            # per person and day: blocks an acquaintance
         "report_rate": 0.0003,          # per person and day: reports an acquaintance
         "ipv6_share": 0.15,
+        # real people are not tidy either
+        "old_client_share": 0.035,      # never update the app
+        "modded_client_share": 0.015,   # use a modified app (popular in some countries)
+        "vpn_share": 0.03,              # connect through a VPN / hosting network
+        "web_share": 0.08,              # also use a linked web client
     },
     # Where report texts come from: "auto" reads shared/data/telegram_spam_samples.txt when it
     # exists next to the repository, "templates" never reads a file, anything else is a path.
@@ -91,7 +96,9 @@ _DEFAULTS: dict[str, Any] = {
 }
 _SHARE_SECTIONS = {"mix", "reactions"}
 _SHARE_KEYS = {"people.mutual_contacts", "people.stranger_conversations",
-               "people.registered_share", "people.typed_share", "people.ipv6_share"}
+               "people.registered_share", "people.typed_share", "people.ipv6_share",
+               "people.old_client_share", "people.modded_client_share", "people.vpn_share",
+               "people.web_share"}
 
 
 class SimulationConfig(dict):

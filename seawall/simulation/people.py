@@ -145,18 +145,19 @@ def _person(p: Platform, kind: str, country: Country) -> int:
     i = p.new_account(kind, country)
     # Ordinary people are not all tidy: some never update the app, some use a modded one
     # (popular in several countries), some sit behind a VPN, some also use the web client.
+    cfg = p.cfg["people"]
     u = d.u()
-    if u < 0.035:
+    if u < cfg["old_client_share"]:
         p.client[i] = d.choice(OLD_CLIENTS)
-    elif u < 0.05:
+    elif u < cfg["old_client_share"] + cfg["modded_client_share"]:
         p.client[i] = d.choice(("gbwhatsapp/17.5", "fmwhatsapp/9.8"))
-    if d.chance(0.03):
+    if d.chance(cfg["vpn_share"]):
         p.ip[i] = p.idents.ip_in(p.idents.fresh_block(datacenter=True))
-    if d.chance(0.08):
+    if d.chance(cfg["web_share"]):
         p.web_device[i] = p.idents.device()
     p.persons.append(i)
     p.person_set.add(i)
-    p.conv_rate[i] = p.dice.lognormal(p.cfg["people"]["conversations_per_day"], 0.6)
+    p.conv_rate[i] = d.lognormal(cfg["conversations_per_day"], 0.6)
     p.mean_turns[i] = 4.0
     return i
 
@@ -330,9 +331,11 @@ def ordinary_life(p: Platform) -> None:
             if (block[k] or report[k]) and p.book_list[i]:
                 t = p.day_time(i, day, d.u())
                 j = d.choice(p.book_list[i])
-                if p.alive(i, t) and p.live_from[j] <= t:
+                if p.alive(i, t) and p.live_from[j] <= t and j in p.person_set:
                     if report[k]:
-                        p.report(i, t, j, reason=d.choice(("abuse", "other", "spam")))
+                        said = p.texts.chat(1 + d.below(2)) if d.chance(0.6) else None
+                        p.report(i, t, j, reason=d.choice(("abuse", "other", "spam")),
+                                 messages=said)
                     if block[k] or d.chance(0.5):
                         p.block(i, t + int(d.lognormal(5 * SECOND, 0.5)), j)
 
@@ -544,7 +547,7 @@ def _family_device(p: Platform, family: list[int]) -> None:
         p.registration(i, t, phone=p.idents.phone(p.country[i]), ip=p.ip[i], device=device,
                        client=p.client[i], verification="sms")
         p.live_from[i] = t + 10 * SECOND
-        t += int(d.lognormal(40 * MINUTE, 1.2))
+        t = min(t + int(d.lognormal(40 * MINUTE, 1.2)), p.end - 10 * MINUTE)
 
 
 def _mass_report(p: Platform, brigade: list[int], victims: list[int]) -> None:

@@ -60,7 +60,8 @@ class Platform:
     simulated window, so behaviours may overrun it freely."""
 
     def __init__(self, cfg: SimulationConfig, days: int, seed: int, start_ms: int, *,
-                 address_books: bool = True, typing: bool = True) -> None:
+                 address_books: bool = True, typing: bool = True,
+                 scratch: Path | None = None) -> None:
         self.cfg = cfg
         self.rng = np.random.default_rng(seed)
         self.dice = Dice(self.rng)
@@ -69,7 +70,7 @@ class Platform:
         self.days = days
         self.start = start_ms
         self.end = start_ms + days * DAY
-        self.timeline = Timeline(start_ms)
+        self.timeline = Timeline(start_ms, scratch=scratch)
         self.address_books = address_books
         self.typing = typing
         # per-account state, indexed by the internal account number
@@ -331,10 +332,11 @@ def simulate(accounts: int, days: int, seed: int, out_dir: str | Path,
     else:
         cfg = load_config(config)
     counts = plan_counts(cfg, accounts)
-    p = Platform(cfg, days, seed, parse_start(start), address_books=address_books,
-                 typing=typing)
+    start_ms = parse_start(start)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    p = Platform(cfg, days, seed, start_ms, address_books=address_books, typing=typing,
+                 scratch=out)
     try:
         cast = people.populate(p, counts)
         crews = abusers.populate(p, counts)

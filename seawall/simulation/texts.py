@@ -40,11 +40,23 @@ _NOTIFICATIONS = (
     "Your verification code is {order}. Do not share it.",
     "Your bill of ${n}4.{n}0 is ready. Pay at {link}",
 )
-_HAM = (
+# What an acquaintance's messages look like when someone reports them after a quarrel: the
+# report-text signal must see ordinary chat in reports too, not only spam.
+_CHAT = (
     "why do you keep sending me this",
-    "stop texting me",
     "I told you not to contact me again",
     "you owe me an apology",
+    "whatever, do what you want",
+    "are you coming tonight or not?",
+    "call me when you get this",
+    "lol no way",
+    "I'm not paying for that again",
+    "ok see you tomorrow at 8",
+    "you never answer when it matters",
+    "send me the photos from saturday",
+    "stop calling my sister",
+    "we need to talk about the rent",
+    "happy birthday!! 🎉",
 )
 _PRIZES = ("iPhone 15", "$1000 gift card", "free trip", "Samsung TV", "cash prize")
 _NAMES = ("Maria", "John", "Priya", "Ahmed", "Ana", "Wei", "Olu")
@@ -96,5 +108,6 @@ class Texts:
         link = self.link()
         return [self._fill(t, link) for t in _NOTIFICATIONS]
 
-    def complaint(self) -> str:
-        return self.d.choice(_HAM)
+    def chat(self, k: int) -> list[str]:
+        """``k`` ordinary messages, as an acquaintance might have sent them."""
+        return [self.d.choice(_CHAT) for _ in range(k)]

@@ -19,10 +19,12 @@ _SPILL_AT = 200_000   # buffered lines across buckets before spilling to disk
 class Timeline:
     """Collects ``(ts, encoded event)`` and writes them as sorted NDJSON with ids."""
 
-    def __init__(self, start_ms: int, bucket_ms: int = 3_600_000) -> None:
+    def __init__(self, start_ms: int, bucket_ms: int = 3_600_000,
+                 scratch: Path | None = None) -> None:
         self.start = start_ms
         self.bucket_ms = bucket_ms
-        self._tmp = tempfile.TemporaryDirectory(prefix="seawall-sim-")
+        # scratch space next to the output by default: a large run may not fit in /tmp
+        self._tmp = tempfile.TemporaryDirectory(prefix=".seawall-sim-", dir=scratch)
         self._buffers: dict[int, list[bytes]] = {}
         self._buffered = 0
         self._spilled: set[int] = set()
