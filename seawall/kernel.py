@@ -413,6 +413,8 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
             acc_t[a, S.T_HOUR] = hour
             if acc_t[a, S.T_TAKEOVER] >= 0:
                 acc_c[a, S.C_SINCE_TAKEOVER] += 1
+                if typed == 0:
+                    acc_c[a, S.C_UNTYPED_SINCE_TAKEOVER] += 1
             target = a
 
         elif etype == REGISTRATION:
@@ -455,6 +457,7 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
                 acc_t[a, S.T_TAKEOVER] = t
                 acc_c[a, S.C_SINCE_TAKEOVER] = 0
                 acc_c[a, S.C_FC_SINCE_TAKEOVER] = 0
+                acc_c[a, S.C_UNTYPED_SINCE_TAKEOVER] = 0
                 acc_f[a, S.F_BASELINE] = (acc_c[a, S.W24H_MSGS] + acc_c[a, S.W24H_MSGS + 1]) / 48.0
             if ipb >= 0:
                 acc_c[a, S.C_CUR_IPB] = ipb

@@ -151,6 +151,9 @@ SIGNALS: tuple[Signal, ...] = (
     Signal("first_contacts_since_takeover", "sessions",
            "First contacts since that session: an owner back on a new phone talks to people "
            "they talk to; an intruder blasts the address book."),
+    Signal("untyped_since_takeover", "sessions",
+           "Messages sent without a typing indicator since that session (scripts do not type); "
+           "0 where typing is unknown."),
     Signal("baseline_hourly", "sessions",
            "Messages per hour over the 24 hours before that session (the owner's habit)."),
     Signal("refused_attempts", "sessions", "Events refused because of enforcement."),
@@ -230,12 +233,13 @@ FALSE_REPORT_CROWD = 54
 SINCE_TAKEOVER = 55
 MSGS_SINCE_TAKEOVER = 56
 FIRST_CONTACTS_SINCE_TAKEOVER = 57
-BASELINE_HOURLY = 58
-REFUSED_ATTEMPTS = 59
-CAMPAIGN_MEMBER = 60
-CAMPAIGN_INFRASTRUCTURE = 61
-REGISTRATION_MODEL = 62
-BEHAVIOUR_MODEL = 63
+UNTYPED_SINCE_TAKEOVER = 58
+BASELINE_HOURLY = 59
+REFUSED_ATTEMPTS = 60
+CAMPAIGN_MEMBER = 61
+CAMPAIGN_INFRASTRUCTURE = 62
+REGISTRATION_MODEL = 63
+BEHAVIOUR_MODEL = 64
 _INDEX = {s.name: i for i, s in enumerate(SIGNALS)}
 NAMES: tuple[str, ...] = tuple(s.name for s in SIGNALS)
 SIG_REG_MODEL = REGISTRATION_MODEL
@@ -366,6 +370,7 @@ def compute(a, t, acc_t, acc_c, acc_f, ent_t, ent_c, out):
     out[SINCE_TAKEOVER] = (t - to) / 1000.0 if to >= 0 else NAN
     out[MSGS_SINCE_TAKEOVER] = c[a, S.C_SINCE_TAKEOVER] if to >= 0 else NAN
     out[FIRST_CONTACTS_SINCE_TAKEOVER] = c[a, S.C_FC_SINCE_TAKEOVER] if to >= 0 else NAN
+    out[UNTYPED_SINCE_TAKEOVER] = c[a, S.C_UNTYPED_SINCE_TAKEOVER] if to >= 0 else NAN
     out[BASELINE_HOURLY] = acc_f[a, S.F_BASELINE] if to >= 0 else NAN
     out[REFUSED_ATTEMPTS] = c[a, S.C_REFUSED]
     # campaigns

@@ -93,7 +93,8 @@ C_CAMPAIGN = 77     # 1 + number of the campaign the account belongs to (0: none
 C_FC_SINCE_TAKEOVER = 78
 C_CROWD = 79        # largest crowd of non-recipient reporters this account joined
 W1H_REPLIES = 80   # window counter (2 columns): answers to this account's first contacts
-NC = 82
+C_UNTYPED_SINCE_TAKEOVER = 82
+NC = 83
 
 # --- account float32 columns -----------------------------------------------------------
 F_GAP_MEAN = 0     # exponentially weighted mean of inter-message gaps (s)

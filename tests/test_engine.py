@@ -152,7 +152,8 @@ def test_account_takeover_is_actioned_after_the_takeover_and_not_before():
     assert len(decisions) == 1
     d = decisions[0]
     assert (d.account, d.action) == (owner, "restrict")
-    assert d.reasons[0] in ("ACCOUNT_TAKEOVER_SPAM", "ACCOUNT_TAKEOVER_BURST")
+    assert d.reasons[0] in ("ACCOUNT_TAKEOVER_SPAM", "ACCOUNT_TAKEOVER_BURST",
+                            "ACCOUNT_TAKEOVER_SCRIPTED")
     assert d.ts > takeover
     sig = eng.account(owner)["signals"]
     assert sig["since_takeover"] is not None and sig["msgs_since_takeover"] >= 30
