@@ -107,6 +107,7 @@ class Engine:
         self.policy = (self.model.policy() if self.model is not None
                        else np.full((2, 5), np.nan))
         self.text_scorer = _default_text_scorer() if text_scorer == "default" else text_scorer
+        self._text_scores: dict[tuple[str, ...], float | None] = {}
         self.ingest = Ingest(secret=self.config.secret.encode(),
                              dedup_window_ms=self.config.dedup_window * 1000,
                              late_tolerance_ms=self.config.late_tolerance * 1000,
@@ -202,10 +203,18 @@ class Engine:
         items = [x for x in texts if x is not None and lo <= x[0] < lo + batch.shape[0]]
         if not items:
             return
-        many = getattr(self.text_scorer, "score_many", None)
-        scores = (many([m for _, m in items]) if many is not None
-                  else [self.text_scorer(m) for _, m in items])
-        for (row, _), score in zip(items, scores, strict=True):
+        # Spam is reported again and again with the same text: score each text once.
+        cache = self._text_scores
+        todo = list(dict.fromkeys(key for _, m in items if (key := tuple(m)) not in cache))
+        if todo:
+            many = getattr(self.text_scorer, "score_many", None)
+            scores = (many([list(k) for k in todo]) if many is not None
+                      else [self.text_scorer(list(k)) for k in todo])
+            if len(cache) + len(todo) > 100_000:
+                cache.clear()
+            cache.update(zip(todo, scores, strict=True))
+        for row, m in items:
+            score = cache[tuple(m)]
             if score is not None:
                 batch[row - lo, K.EV_TEXT] = int(round(score * 1000))
 

@@ -422,3 +422,23 @@ def test_signal_positions_match_the_catalogue():
     for i, s in enumerate(signals.SIGNALS):
         assert getattr(signals, s.name.upper()) == i, s.name
     assert signals.NSIG == len(signals.SIGNALS)
+
+
+def test_report_text_weighs_the_report():
+    class Scorer:
+        calls = 0
+
+        def score_many(self, reports):
+            Scorer.calls += 1
+            return [1.0 if any("loans" in m for m in r) else 0.0 for r in reports]
+
+    lines = [reg(T0, "s")]
+    lines += [ev("message", T0 + M + i, "s", peer=f"r{i}", in_contacts=True) for i in range(3)]
+    lines.append(ev("report", T0 + H, "r0", peer="s", messages=["cheap loans at loans.example"]))
+    lines.append(ev("report", T0 + H, "r1", peer="s", messages=["see you at dinner"]))
+    lines.append(ev("report", T0 + H, "r2", peer="s", messages=["cheap loans at loans.example"]))
+    eng = Engine(text_scorer=Scorer())
+    eng.ingest_lines(lines)
+    # spam text x1.5, ordinary text x0.5 (report_text_min/max); the repeated text is scored once
+    assert eng.account("s")["signals"]["credible_reports"] == 3.5
+    assert Scorer.calls == 1
