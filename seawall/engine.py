@@ -25,6 +25,7 @@ import msgspec
 import numpy as np
 
 from seawall import kernel as K
+from seawall import privacy
 from seawall import state as S
 from seawall.clients import DEFAULT_AUTOMATION, DEFAULT_CLIENTS, ClientPolicy
 from seawall.decisions import ACTIONS, LEVEL_BAN, LEVEL_NONE, STAGES, Decision
@@ -119,7 +120,9 @@ class Engine:
         self.counters: Counter[str] = Counter()
         self._sig = np.zeros(len(self.rules.signal_names), np.float64)
         self._stack = np.zeros(64, np.float64)
-        self._scratch = self.ingest.account("\x00check")  # row used by check_registration
+        # rows used by check_registration: an account and one entity per kind
+        self._scratch = self.ingest.account("\x00check")
+        self._scratch_entities = tuple(self.ingest.entity(k, "\x00check") for k in range(3))
         self.recorder = None    # seawall.training attaches one to collect examples
         self.campaigns = campaigns
         self._last_tick = -1
@@ -300,7 +303,11 @@ class Engine:
         rows: list = []
         scratch_ev = msgspec.structs.replace(event, account="\x00check", id=None,
                                              ts=max(event.ts, ing.clock))
-        ing.append(scratch_ev, rows, [], [], [])
+        ing.probe = self._scratch_entities
+        try:
+            ing.append(scratch_ev, rows, [], [], [])
+        finally:
+            ing.probe = None
         ev = to_matrix(rows)
         self.state.ensure(len(ing.account_names), len(ing.entities), len(ing.groups), 2,
                           ing.clock, self.config.retention * 1000)
@@ -308,6 +315,9 @@ class Engine:
         a = self._scratch
         ents = [int(e) for e in ev[0, K.EV_NB:K.EV_DEV + 1] if e >= 0]
         saved = (st.ent_t[ents].copy(), st.ent_c[ents].copy())
+        for e in self._scratch_entities:  # a key never seen starts from nothing
+            st.ent_t[e] = -1
+            st.ent_c[e] = 0
         st.acc_t[a] = -1
         st.acc_c[a] = S._new_acc_c(1)[0]
         st.acc_f[a] = 0
@@ -470,6 +480,8 @@ class Engine:
         ing.late = meta["late"]
         eng.counters = Counter(meta["counters"])
         eng._scratch = ing.accounts["\x00check"]
+        eng._scratch_entities = tuple(
+            ing.entities[privacy.keyed_hash(ing.secret, "nid"[k], "\x00check")] for k in range(3))
         return eng
 
 

@@ -89,6 +89,9 @@ class Ingest:
         self._seen_order: deque[tuple[int, str]] = deque()
         self.duplicates = 0
         self.late = 0
+        # While answering a question (check_registration): entity rows to use for keys never
+        # seen, so that asking adds nothing to the key tables.
+        self.probe: tuple[int, int, int] | None = None
 
     # -- interning -----------------------------------------------------------------------
     def account(self, name: str) -> int:
@@ -110,6 +113,8 @@ class Ingest:
         key = privacy.keyed_hash(self.secret, "nid"[kind], value)
         i = self.entities.get(key)
         if i is None:
+            if self.probe is not None:  # a question, not an event: remember nothing
+                return self.probe[kind]
             i = self.entities[key] = len(self.entities)
         return i
 
@@ -119,7 +124,9 @@ class Ingest:
         flags = self.clients.classify(client)[1] if client is not None else 0
         cli = -1
         if client is not None:  # the whole string: a version change is a different client
-            cli = self.platforms.setdefault(client, len(self.platforms))
+            cli = self.platforms.get(client, -1)
+            if cli < 0 and self.probe is None:
+                cli = self.platforms[client] = len(self.platforms)
         return ipb, dev, cli, flags
 
     # -- lines -> rows -------------------------------------------------------------------

@@ -373,12 +373,19 @@ def test_check_registration_answers_without_changing_state():
     probe = Registration(ts=T0 + 5 * M, account="farm9", phone="+15557770999",
                          ip="198.51.100.9", client="gbwhatsapp/17.5", verification="none")
     before = eng.state.ent_c.copy()
+    known = (len(eng.ingest.entities), len(eng.ingest.platforms), len(eng.ingest.accounts))
     v1 = eng.check_registration(probe)
     v2 = eng.check_registration(probe)
     assert (v1.action, v1.reasons[0]) == ("deny", "REGISTRATION_FARM_BURST")
     assert (v2.action, v2.reasons) == (v1.action, v1.reasons)
     assert (eng.state.ent_c == before).all()
     assert eng.account("farm9") is None
+    new_block = Registration(ts=T0 + 5 * M, account="x", phone="+4930123456789",
+                             ip="203.0.113.1", device="never-seen", client="odd/1.0")
+    assert eng.check_registration(new_block).signals["regs_number_block_1h"] == 1.0
+    # asking remembers nothing: no new keys, whatever was asked about
+    assert (len(eng.ingest.entities), len(eng.ingest.platforms),
+            len(eng.ingest.accounts)) == known
     ok = Registration(ts=T0 + 5 * M, account="alice", phone="+4915112345678",
                       client="android/2.24.1", verification="sms")
     assert eng.check_registration(ok).action == "allow"

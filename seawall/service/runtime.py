@@ -84,10 +84,12 @@ class Runtime:
 
     def close(self) -> None:
         """Snapshot, stop the webhook worker, close the store (graceful shutdown)."""
-        self.snapshot()
-        if self.worker is not None:
-            self.worker.stop()
-        self.store.close()
+        try:
+            self.snapshot()
+        finally:
+            if self.worker is not None:
+                self.worker.stop()
+            self.store.close()
 
     def _recover(self) -> Any:
         from seawall.engine import Engine
@@ -210,7 +212,12 @@ class Runtime:
         stored = self._commit(write)
         self._since_snapshot += accepted
         if self._since_snapshot >= self.config.snapshot_every:
-            self.snapshot()
+            try:
+                self.snapshot()
+            except OSError as exc:
+                # The batch is committed and the journal still holds everything since the
+                # last good snapshot, so the answer stays a success; try again next batch.
+                print(f"seawall: warning: snapshot failed: {exc}", file=sys.stderr)
         return IngestResult(accepted, rejected, stored)
 
     def check_registration(self, event: Registration) -> dict[str, Any]:
