@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 import sys
+import tempfile
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,8 @@ __all__ = ["Campaign", "CampaignAction", "CampaignConfig", "CampaignDetector",
 
 MINUTE = 60_000
 HOUR = 60 * MINUTE
+_SWEEP_EVERY = 6 * HOUR     # how often old state is forgotten (event time)
+_QUALIFIED_TTL = 5 * MINUTE
 
 # Link kinds, in the order their reason codes are listed when equally strong.
 SHARED_RECIPIENTS = "shared_recipients"
@@ -72,13 +75,12 @@ LINK_KINDS = (SHARED_RECIPIENTS, SYNCHRONISED_START, SHARED_GROUPS, SHARED_CONTE
 # starting with CAMPAIGN as a campaign id.
 REASON = {k: "LINK_" + k.upper() for k in LINK_KINDS}
 BEHAVIOUR_REASON = "BULK_STRANGER_OUTREACH"
-_INFRA_KIND = ("number_block", "ip_block", "device", "client")
 
 
 class CampaignConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Detector options; durations in seconds. Defaults suit the shipped rules."""
 
-    tick: int = 60                  # campaign decisions are taken at multiples of this
+    tick: int = 30                  # campaign decisions are taken at multiples of this
     episode_gap: int = 7_200        # a pause this long in cold contacts starts a new episode
     pair_window: int = 10_800       # two contacts to one stranger this close are shared
     sync_window: int = 900          # outreach episodes starting this close are synchronised
@@ -86,12 +88,14 @@ class CampaignConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     min_cold: int = 3               # first contacts to strangers before an account counts
     min_stranger_share: float = 0.8
     max_reply_rate: float = 0.2
-    reports_per_account: int = 2    # reports fingerprinted per account and episode
+    reports_per_account: int = 1    # reports fingerprinted per account and episode
     reply_delay: int = 900          # replies are judged on cold contacts at least this old ...
     max_typed_share: float = 0.5    # ... unless the account rarely types (known typing data)
     join_strength: float = 0.45     # a member linked to only one other needs this strength
+    min_shared_share: float = 0.1   # ... and common recipients with the others for this share
+                                    # of its cold contacts, when linked by nothing else
     min_members: int = 3
-    establish_strength: float = 2.0  # sum of link strengths that establishes a campaign
+    establish_strength: float = 0.9  # sum of link strengths that establishes a campaign
     ban_strength: float = 4.0        # ... and above which members are banned, not restricted
     infra_window: int = 86_400      # registrations this close share infrastructure
     infra_max: int = 50             # an entity with more registrations in the window is public
@@ -122,7 +126,7 @@ class CampaignAction:
 class _Outreach:
     """An account's current episode of cold contacts (first contacts to strangers)."""
 
-    __slots__ = ("cold", "last", "onset", "replies", "reports", "times", "total")
+    __slots__ = ("cold", "first", "last", "onset", "replies", "reports", "times", "total")
 
     def __init__(self, t: int) -> None:
         self.onset = t
@@ -132,6 +136,7 @@ class _Outreach:
         self.replies = 0                # cold contacts of this episode that were answered
         self.reports = 0                # reports with text against it, fingerprinted
         self.times: list[int] = []      # when its first cold contacts were sent (capped)
+        self.first: tuple[int, int] | None = None  # (recipient, ts) of its first cold contact
 
     def matured(self, t: int, age: int) -> int:
         """Cold contacts of the episode sent at least ``age`` ms before ``t``."""
@@ -208,9 +213,11 @@ class CampaignDetector:
         self._public: dict[int, int] = {}      # entity -> last registration (too many)
         self._ents: dict[int, tuple[int, tuple[tuple[int, str], ...]]] = {}  # acc -> reg
         self._edges: dict[tuple[int, int], _Edge] = {}
-        self._adj: dict[int, list[_Edge]] = {}
+        self._adj: dict[int, list[_Edge]] = {}    # behavioural edges of each account
         self._parent: dict[int, int] = {}
         self._dirty: dict[int, None] = {}      # accounts whose component changed
+        self._wake: dict[int, dict[int, None]] = {}  # tick -> accounts to look at again
+        self._qcache: dict[int, tuple[int, bool]] = {}  # account -> (valid until, qualified)
         self._individual: dict[int, tuple[int, str]] = {}   # actioned by rules or models
         self._texts = ReportTextIndex(window_ms=self._ret_ms)
         self._reports = 0
@@ -218,6 +225,7 @@ class CampaignDetector:
         self._member: dict[int, int] = {}      # account -> number of its campaign
         self._camp_of = np.zeros(1024, np.int32)  # account -> campaign number + 1
         self._next_sweep = -1
+        self._next_prune = -1
 
     # -- the engine's hooks ------------------------------------------------------------
     def observe(self, engine, ev: np.ndarray, evflags: np.ndarray, texts: dict,
@@ -239,43 +247,56 @@ class CampaignDetector:
         cold = fc & (((evflags & K.EVF_STRANGER) != 0) | (ev[:, K.EV_INC] < 0))
         stranger_add = (etype == K.GROUP_ADD) & (ev[:, K.EV_INC] == 0) & (evflags == 0)
         interesting = cold | stranger_add | (etype == K.REGISTRATION)
+        interesting |= (evflags & K.EVF_REPLY) != 0
         if texts:
             interesting |= (etype == K.REPORT) & ((evflags & K.EVF_CREDIBLE) != 0)
-        if self._out:
-            for r in ev[(evflags & K.EVF_REPLY) != 0, K.EV_PEER].tolist():
-                o = self._out.get(r)
-                if o is not None:
-                    o.replies += 1
         rows = np.flatnonzero(interesting)
         if rows.size == 0:
             return
-        sub = ev[rows]
+        sub = ev[rows].tolist()          # plain ints: cheaper than numpy scalars per row
+        flags = evflags[rows].tolist()
+        # one pass in event order, so that a batch gives what its events one by one would
         for k, i in enumerate(rows.tolist()):
             row = sub[k]
             typ = row[K.EV_TYPE]
-            t = int(row[K.EV_TS])
-            a = int(row[K.EV_ACC])
+            t = row[K.EV_TS]
+            a = row[K.EV_ACC]
             if typ == K.MESSAGE:
-                self._cold_contact(a, int(row[K.EV_PEER]), t)
+                if flags[k] & K.EVF_REPLY:      # an answer to the peer's first contact
+                    o = self._out.get(row[K.EV_PEER])
+                    if o is not None:
+                        o.replies += 1
+                else:
+                    self._cold_contact(a, row[K.EV_PEER], t)
             elif typ == K.GROUP_ADD:
-                self._cold_contact(a, int(row[K.EV_PEER]), t)
-                self._group_add(a, int(row[K.EV_GROUP]), t)
+                self._cold_contact(a, row[K.EV_PEER], t)
+                self._group_add(a, row[K.EV_GROUP], t)
             elif typ == K.REGISTRATION:
                 self._registration(a, row, t)
             elif i in texts:
-                o = self._out.get(int(row[K.EV_PEER]))
+                o = self._out.get(row[K.EV_PEER])
                 # only accounts doing cold outreach can be members, and a few reports show
                 # what an account sends: fingerprinting costs milliseconds
-                if o is not None and o.reports < self.config.reports_per_account:
+                if (o is not None and o.cold >= self.config.min_cold
+                        and o.reports < self.config.reports_per_account):
                     o.reports += 1
-                    self._report(engine, int(row[K.EV_PEER]), texts[i], t)
+                    self._report(engine, row[K.EV_PEER], texts[i], t)
 
     def tick(self, engine, t: int) -> list[CampaignAction]:
         """Campaign decisions at tick start ``t`` (ms): detect, establish, act."""
         if t >= self._next_sweep:
             if self._next_sweep >= 0:
                 self._sweep(engine, t)
-            self._next_sweep = t - t % HOUR + HOUR
+            self._next_sweep = t - t % HOUR + _SWEEP_EVERY
+        elif t >= self._next_prune:
+            self._prune(t)
+        if t >= self._next_prune:
+            self._next_prune = t - t % HOUR + HOUR
+        tick = t // self.tick_ms
+        for k in sorted(k for k in self._wake if k <= tick):
+            for a in self._wake.pop(k):
+                if a in self._parent:
+                    self._dirty[a] = None
         if not self._dirty:
             return []
         dirty = self._dirty
@@ -283,7 +304,10 @@ class CampaignDetector:
         seen: set[int] = set()
         components = []
         for a in sorted(dirty):
-            if a not in self._parent:
+            # only a qualified account (or a campaign's member) can change what a component
+            # amounts to; busy components of ordinary accounts are not walked every tick
+            if a not in self._parent or not (a in self._member
+                                              or self._qualified_now(engine, a, t, dirty)):
                 continue
             root = self._find(a)
             if root not in seen:
@@ -291,7 +315,7 @@ class CampaignDetector:
                 components.append(root)
         actions: list[CampaignAction] = []
         for root in components:
-            self._component(engine, root, t, actions)
+            self._component(engine, root, t, actions, dirty)
         return actions
 
     # -- observing ----------------------------------------------------------------------
@@ -328,10 +352,30 @@ class CampaignDetector:
         o.cold += 1
         o.total += 1
         o.last = t
-        if len(o.times) < 256:
+        if len(o.times) < 64:
             o.times.append(t)
-        if a in self._parent:
-            self._dirty[a] = None
+        n = o.cold
+        if n <= 2 * self.config.min_cold or n & (n - 1) == 0:
+            # what the account's contacts show changes at these counts (not at every one,
+            # which would re-evaluate busy campaigns all the time); replies are judged once
+            # the contact is old enough, so look again then too
+            self._wake.setdefault((t + self.config.reply_delay * 1000) // self.tick_ms + 1,
+                                  {})[a] = None
+            if a in self._parent:
+                self._dirty[a] = None
+        # A single cold contact is everyday life (3% of people's conversations); recipients
+        # are indexed from an episode's second one on, which keeps the index small.
+        if n == 1:
+            o.first = (r, t)
+        else:
+            if o.first is not None:
+                self._shared_recipient(a, *o.first)
+                o.first = None
+            self._shared_recipient(a, r, t)
+        if o.cold == self.config.min_cold:
+            self._infra_links(a, t)
+
+    def _shared_recipient(self, a: int, r: int, t: int) -> None:
         senders = self._rcpt.get(r)
         if senders is None:
             self._rcpt[r] = [(t, a)]
@@ -346,15 +390,14 @@ class CampaignDetector:
                 if self._synchronised(a, b):
                     e.rcpt_sync += 1
                     e.sync = True
+                    if e.rcpt_sync <= 4 or e.rcpt_sync & (e.rcpt_sync - 1) == 0:
+                        self._dirty[a] = None   # the link got stronger
+                        self._dirty[b] = None
                 if not was and e.behavioural():
-                    self._union(a, b)
-                else:
-                    self._dirty[a] = None
+                    self._link(e)
             senders.append((t, a))
             if len(senders) > self.config.max_senders:
                 del senders[0]
-        if o.cold == self.config.min_cold:
-            self._infra_links(a, t)
 
     def _group_add(self, a: int, g: int, t: int) -> None:
         adders = self._grp.setdefault(g, [])
@@ -367,20 +410,20 @@ class CampaignDetector:
                 was = e.behavioural()
                 e.groups += 1
                 if not was:
-                    self._union(a, b)
+                    self._link(e)
         adders.append((t, a))
         if len(adders) > self.config.max_senders:
             del adders[0]
 
-    def _registration(self, a: int, row: np.ndarray, t: int) -> None:
+    def _registration(self, a: int, row: list[int], t: int) -> None:
         keys = []
         for col, kind in ((K.EV_NB, "number_block"), (K.EV_IPB, "ip_block"),
                           (K.EV_DEV, "device")):
-            e = int(row[col])
+            e = row[col]
             if e >= 0:
                 keys.append((e, kind))
         if row[K.EV_CFLAGS] & S.CLIENT_UNOFFICIAL and row[K.EV_CLIENT] >= 0:
-            keys.append((-2 - int(row[K.EV_CLIENT]), "client"))  # negative: not an entity
+            keys.append((-2 - row[K.EV_CLIENT], "client"))  # negative: not an entity
         if not keys:
             return
         self._ents[a] = (t, tuple(keys))
@@ -417,7 +460,7 @@ class CampaignDetector:
                 if self._synchronised(a, b):
                     e.sync = True
                 if not was and e.behavioural():
-                    self._union(a, b)
+                    self._link(e)
 
     def _report(self, engine, p: int, messages: list[str], t: int) -> None:
         """A credible report with text against ``p``: shared reported content."""
@@ -427,13 +470,15 @@ class CampaignDetector:
         for link in links:
             b = engine.ingest.accounts[link.account]
             e = self._edge(p, b, t)
+            self._dirty[p] = None
+            self._dirty[b] = None
             was = e.behavioural()
             kind = link.kind if link.kind == "near_duplicate" else link.kind.split(":")[0]
             e.content[kind] = e.content.get(kind, 0) + 1
             if self._synchronised(p, b):
                 e.sync = True
             if not was and e.behavioural():
-                self._union(p, b)
+                self._link(e)
 
     def _synchronised(self, a: int, b: int) -> bool:
         oa, ob = self._out.get(a), self._out.get(b)
@@ -444,8 +489,6 @@ class CampaignDetector:
         e = self._edges.get(key)
         if e is None:
             e = self._edges[key] = _Edge(key[0], key[1], t)
-            self._adj.setdefault(a, []).append(e)
-            self._adj.setdefault(b, []).append(e)
         e.last = t
         return e
 
@@ -458,6 +501,12 @@ class CampaignDetector:
         while parent[a] != root:
             parent[a], a = root, parent[a]
         return root
+
+    def _link(self, e: _Edge) -> None:
+        """An edge just became behavioural: it now connects its two accounts."""
+        self._adj.setdefault(e.a, []).append(e)
+        self._adj.setdefault(e.b, []).append(e)
+        self._union(e.a, e.b)
 
     def _union(self, a: int, b: int) -> None:
         for x in (a, b):
@@ -477,8 +526,6 @@ class CampaignDetector:
         while stack:
             x = stack.pop()
             for e in self._adj.get(x, ()):
-                if not e.behavioural():
-                    continue
                 y = e.b if e.a == x else e.a
                 if y not in out:
                     out.add(y)
@@ -502,6 +549,15 @@ class CampaignDetector:
             return o.replies <= cfg.max_reply_rate * o.cold
         matured = o.matured(t, cfg.reply_delay * 1000)
         return matured >= cfg.min_cold and o.replies <= cfg.max_reply_rate * matured
+
+    def _qualified_now(self, engine, a: int, t: int, dirty: dict[int, None]) -> bool:
+        """:meth:`_qualified`, recomputed for accounts that changed and otherwise at most
+        every ``_QUALIFIED_TTL``: a busy component is looked at often, its members' own
+        behaviour changes slowly."""
+        hit = self._qcache.get(a)
+        if hit is None or a in dirty or t >= hit[0]:
+            hit = self._qcache[a] = (t + _QUALIFIED_TTL, self._qualified(engine, a, t))
+        return hit[1]
 
     def _qualified(self, engine, a: int, t: int) -> bool:
         """Bulk outreach to strangers by the account itself (never by association)."""
@@ -571,10 +627,11 @@ class CampaignDetector:
             k[SIMILAR_CADENCE] = c.w_cadence
         return k
 
-    def _component(self, engine, root: int, t: int, actions: list[CampaignAction]) -> None:
+    def _component(self, engine, root: int, t: int, actions: list[CampaignAction],
+                   dirty: dict[int, None]) -> None:
         cfg = self.config
         members = self._members_of(root)
-        qualified = self._core({a for a in members if self._qualified(engine, a, t)})
+        qualified = self._core({a for a in members if self._qualified_now(engine, a, t, dirty)})
         # campaigns are connected sets of qualified accounts: an innocent account in the
         # middle never carries a link between two others
         groups = _connected(sorted(qualified), self._adj, qualified)
@@ -598,13 +655,22 @@ class CampaignDetector:
         while changed:
             changed = False
             for a in sorted(nodes):
-                links = [e for e in self._adj.get(a, ()) if e.behavioural()
-                         and (e.b if e.a == a else e.a) in nodes]
-                if len(links) < 2 and sum(self._strength(e) for e in links) < \
-                        self.config.join_strength:
+                links = [e for e in self._adj.get(a, ()) if (e.b if e.a == a else e.a) in nodes]
+                if (len(links) < 2 and sum(self._strength(e) for e in links)
+                        < self.config.join_strength) or self._coincidental(a, links):
                     nodes.discard(a)
                     changed = True
         return nodes
+
+    def _coincidental(self, a: int, links: list[_Edge]) -> bool:
+        """Linked only by common recipients, and only by a few of its many cold contacts: an
+        account that writes to dozens of strangers meets a spam campaign's targets by chance
+        (a farm shares a large part of its targets, CopyCatch's lockstep)."""
+        o = self._out.get(a)
+        if o is None or any(e.content or e.groups or e.infra for e in links):
+            return False
+        shared = sum(e.rcpt_sync for e in links)
+        return shared < self.config.min_shared_share * o.cold
 
     def _campaign_for(self, numbers: list[int], t: int) -> Campaign:
         if not numbers:
@@ -667,7 +733,8 @@ class CampaignDetector:
         acc_c = engine.state.acc_c
         score = round(1.0 - 0.5 ** (camp.strength / cfg.establish_strength), 4)
         for a in active:
-            if a in camp.actioned:
+            before = camp.actioned.get(a, (0, ""))[1]
+            if before == "ban":
                 continue
             own = per_member.get(a, [])
             weight: dict[str, float] = {}
@@ -678,8 +745,13 @@ class CampaignDetector:
                 continue
             order = sorted(weight, key=lambda k: (-round(weight[k], 9), LINK_KINDS.index(k)))
             own_strength = sum(self._strength(e) for e in own)
+            # a ban needs the account's own coordinated acts (common targets or reported
+            # content); infrastructure and timing alone restrict
+            acted = any(e.rcpt_sync or e.groups or e.content for e in own)
             action = ("ban" if camp.strength >= cfg.ban_strength and own_strength >= 0.8
-                      else "restrict")
+                      and acted else "restrict")
+            if action == before:
+                continue    # restricted already; banned once the evidence grows enough
             camp.actioned[a] = (t, action)
             acc_c[a, S.C_CAMPAIGN] = camp.number
             self._mark_entities(engine, camp, a)
@@ -694,7 +766,7 @@ class CampaignDetector:
         seen: dict[tuple[int, int], _Edge] = {}
         for a in sorted(inside):
             for e in self._adj.get(a, ()):
-                if e.a in inside and e.b in inside and e.behavioural():
+                if e.a in inside and e.b in inside:
                     seen[(e.a, e.b)] = e
         return [seen[k] for k in sorted(seen)]
 
@@ -719,13 +791,17 @@ class CampaignDetector:
             camp.entities.add(e)
 
     # -- ageing --------------------------------------------------------------------------
+    def _prune(self, t: int) -> None:
+        """Forget recipients and groups no longer within the pair window (hourly)."""
+        pair_h = t - self._pair_ms
+        for table in (self._rcpt, self._grp):
+            for k in [k for k, v in table.items() if max(x[0] for x in v) < pair_h]:
+                del table[k]
+
     def _sweep(self, engine, t: int) -> None:
         """Forget what is older than the retention, so memory stays bounded."""
         horizon = t - self._ret_ms
-        pair_h = t - self._pair_ms
-        for table in (self._rcpt, self._grp):
-            for k in [k for k, v in table.items() if v[-1][0] < pair_h]:
-                del table[k]
+        self._prune(t)
         infra_h = t - self._infra_ms
         for k in [k for k, v in self._reg.items() if v[-1][0] < infra_h]:
             del self._reg[k]
@@ -735,6 +811,7 @@ class CampaignDetector:
             del self._ents[k]
         for k in [k for k, v in self._out.items() if v.last < horizon and k not in self._member]:
             del self._out[k]
+        self._qcache = {}
         for k in [k for k, v in self._individual.items() if v[0] < horizon]:
             del self._individual[k]
         keep = {}
@@ -743,29 +820,35 @@ class CampaignDetector:
                 keep[key] = e
         if len(keep) != len(self._edges):
             self._edges = keep
+            pending = self._dirty
             self._adj = {}
-            for e in keep.values():
-                self._adj.setdefault(e.a, []).append(e)
-                self._adj.setdefault(e.b, []).append(e)
             self._parent = {}
             for e in keep.values():
                 if e.behavioural():
-                    self._union(e.a, e.b)
+                    self._link(e)
             for camp in self.campaigns_:
                 if camp.merged_into is None:
                     members = sorted(camp.members)
                     for b in members[1:]:
                         self._union(members[0], b)
-            self._dirty = {}
+            self._dirty = pending
         # campaigns silent for `active` stop marking their registration infrastructure
         quiet = t - self.config.active * 1000
         ent_c = engine.state.ent_c
         for camp in self.campaigns_:
             if camp.entities and camp.last_seen < quiet:
                 for e in sorted(camp.entities):
-                    if ent_c[e, S.EC_CAMPAIGN] == camp.number:
+                    v = int(ent_c[e, S.EC_CAMPAIGN])
+                    if v and self._resolve(v) is camp:   # not re-marked by another since
                         ent_c[e, S.EC_CAMPAIGN] = 0
                 camp.entities.clear()
+
+    def _resolve(self, number: int) -> Campaign:
+        """The live campaign a (possibly merged) campaign number belongs to now."""
+        camp = self.campaigns_[number - 1]
+        while camp.merged_into is not None:
+            camp = self._by_id(camp.merged_into)
+        return camp
 
     # -- explaining ----------------------------------------------------------------------
     def explain(self, campaign_id: str, engine=None) -> dict:
@@ -777,8 +860,8 @@ class CampaignDetector:
         """
         camp = self._by_id(campaign_id)
         if camp.merged_into is not None:
-            return {"id": camp.id, "merged_into": camp.merged_into,
-                    **self.explain(camp.merged_into, engine)}
+            return {**self.explain(camp.merged_into, engine), "id": camp.id,
+                    "merged_into": self._resolve(camp.number).id}
         names = engine.ingest.account_names if engine is not None else None
 
         def name(a: int):
@@ -822,12 +905,20 @@ class CampaignDetector:
             if e.infra:
                 link["shared_infrastructure"] = sorted(e.infra)
             links.append(link)
-        harm = {"messages": camp.messages, "strangers_contacted": camp.cold}
-        if engine is not None:
-            harm["refused_attempts"] = sum(m["counters"]["refused_attempts"] for m in members
-                                           if "counters" in m)
-            harm["messages_total"] = sum(m["counters"]["messages"] for m in members
-                                         if "counters" in m)
+        # volume and harm: the members' own counters when the engine is at hand (everything
+        # they did, before and after the campaign was found), what was seen since otherwise
+        counted = [m["counters"] for m in members if "counters" in m]
+        cold = sum(self._out[a].total for a in camp.members if a in self._out)
+        volume = {"members": len(members),
+                  "messages": sum(c["messages"] for c in counted) if counted else None}
+        harm = {"strangers_contacted": (sum(c["strangers_contacted"] for c in counted)
+                                        if counted else cold),
+                "reporters": sum(c["reporters"] for c in counted) if counted else None,
+                "blockers": sum(c["blockers"] for c in counted) if counted else None,
+                "refused_attempts": (sum(c["refused_attempts"] for c in counted)
+                                     if counted else None),
+                "after_detection": {"messages": camp.messages,
+                                    "strangers_contacted": camp.cold}}
         return {
             "id": camp.id,
             "status": "established" if camp.established is not None else "detected",
@@ -844,7 +935,7 @@ class CampaignDetector:
                 "first_seen": camp.first_seen,
                 "last_seen": camp.last_seen,
             },
-            "volume": {"members": len(members), "messages": camp.messages},
+            "volume": volume,
             "harm": harm,
             "infrastructure_marked": len(camp.entities),
         }
@@ -877,7 +968,7 @@ def _connected(nodes: list[int], adj: dict[int, list[_Edge]], allowed: set[int])
             x = stack.pop()
             for e in adj.get(x, ()):
                 y = e.b if e.a == x else e.a
-                if y in allowed and y not in seen and e.behavioural():
+                if y in allowed and y not in seen:
                     seen.add(y)
                     comp.append(y)
                     stack.append(y)
@@ -944,7 +1035,11 @@ def campaigns_command(events, out, decisions_out, explain_id, rules, config_path
                                     if campaign_config_path else None)
         engine = Engine(config=config, rules=load_rules(rules) if rules else None,
                         campaigns=detector)
-        result = replay(events, engine=engine, out=decisions_out, keep_decisions=False)
+        with tempfile.TemporaryDirectory() as tmp:
+            rejects = Path(tmp) / "rejects.jsonl"
+            result = replay(events, engine=engine, out=decisions_out, rejects=rejects,
+                            keep_decisions=False)
+            _echo_rejects(rejects)
     except RuleError as exc:
         raise click.ClickException(f"invalid rules:\n{exc}") from None
     except ValueError as exc:
@@ -962,8 +1057,9 @@ def campaigns_command(events, out, decisions_out, explain_id, rules, config_path
                 if found else f"no campaign {explain_id!r}: none found") from None
         click.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
         return
-    table = Table("id", "status", "members", "actioned", "strength", "links", "start window",
-                  "messages", "strangers", title=f"{len(found)} campaigns")
+    table = Table("id", "status", "members", "actioned", "strength", "links (count)",
+                  "start (UTC) + spread", "messages", "strangers",
+                  title=f"{len(found)} campaigns")
     for c in found:
         if "merged_into" in c and "members" not in c:
             continue
@@ -972,12 +1068,30 @@ def campaigns_command(events, out, decisions_out, explain_id, rules, config_path
         start = c["windows"]["start"]
         table.add_row(c["id"], c["status"], str(c["size"]), str(c["actioned"]),
                       f"{c['strength']:.2f}",
-                      ", ".join(f"{k} {n}" for k, n in c["link_kinds"].items()),
-                      _window(start), f"{c['harm']['messages']:,}",
+                      " ".join(f"{_SHORT[k]}:{n}" for k, n in c["link_kinds"].items()),
+                      _window(start), f"{c['volume']['messages']:,}",
                       f"{c['harm']['strangers_contacted']:,}")
-    Console(file=sys.stdout).print(table)
-    click.echo(f"{result.summary['events_read']:,} events, "
-               f"{result.summary['decisions_by_stage'].get('campaign', 0):,} campaign decisions")
+    Console(file=sys.stdout, width=120).print(table)
+    click.echo("links: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in _SHORT.items()))
+    summary = result.summary
+    click.echo(f"{summary['events_read']:,} events ({summary['events_rejected']:,} invalid, "
+               f"skipped), {summary['decisions_by_stage'].get('campaign', 0):,} campaign "
+               "decisions")
+
+
+def _echo_rejects(path: Path, limit: int = 5) -> None:
+    """The first invalid lines, as file:line: why (they were skipped, the rest was read)."""
+    with open(path, "rb") as f:
+        lines = f.readlines()
+    for raw in lines[:limit]:
+        r = orjson.loads(raw)
+        click.echo(f"{r['source']}:{r['line']}: {r['reason']} (skipped)", err=True)
+    if len(lines) > limit:
+        click.echo(f"... and {len(lines) - limit:,} more invalid lines skipped", err=True)
+
+
+_SHORT = {SHARED_RECIPIENTS: "rcpt", SYNCHRONISED_START: "sync", SHARED_GROUPS: "grp",
+          SHARED_CONTENT: "text", SHARED_INFRASTRUCTURE: "infra", SIMILAR_CADENCE: "cad"}
 
 
 def _window(span) -> str:

@@ -548,7 +548,7 @@ def _correlate(items: Sequence[Evidence], events: Sequence[Path], decisions: Seq
     relevant = []
     for fi, path in enumerate(decisions):
         for pos, d in enumerate(_read_decisions(path, tallies[path])):
-            codes = [c for c in d.reasons if c.startswith("CAMPAIGN")]
+            codes = [c for c in d.reasons if c.startswith("CAMPAIGN:")]
             if d.action == "reinstate" or (codes and d.action in ACTIONS_THAT_ACT):
                 relevant.append((d.ts, fi, pos, d.account, d.action, codes))
     members: dict[str, dict[str, int]] = defaultdict(dict)  # campaign -> account -> first ts

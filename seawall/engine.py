@@ -15,6 +15,7 @@ all drive an :class:`Engine`; none of them computes a signal another way.
 from __future__ import annotations
 
 import math
+import pickle
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -98,7 +99,7 @@ class Engine:
 
     def __init__(self, config: EngineConfig | None = None, rules: RuleSet | str | Path | None
                  = None, model=None, text_scorer: TextScorer | None | str = "default",
-                 campaigns=None) -> None:
+                 campaigns="default") -> None:
         self.config = config or EngineConfig()
         self.rules = rules if isinstance(rules, RuleSet) else load_rules(rules)
         self.model = _load_model(model)
@@ -124,7 +125,7 @@ class Engine:
         self._scratch = self.ingest.account("\x00check")
         self._scratch_entities = tuple(self.ingest.entity(k, "\x00check") for k in range(3))
         self.recorder = None    # seawall.training attaches one to collect examples
-        self.campaigns = campaigns
+        self.campaigns = _default_campaigns() if campaigns == "default" else campaigns
         self._last_tick = -1
 
     # -- the data path -----------------------------------------------------------------
@@ -447,6 +448,11 @@ class Engine:
         arrays = self.state.arrays()
         arrays["stats"] = self.stats
         arrays["meta"] = np.frombuffer(meta, np.uint8)
+        if self.campaigns is not None:
+            # The detector's memory is plain Python objects; snapshots are the engine's own
+            # files, written and read by the same deployment.
+            arrays["campaigns"] = np.frombuffer(pickle.dumps(self.campaigns), np.uint8)
+            arrays["last_tick"] = np.array([self._last_tick], np.int64)
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "wb") as f:
@@ -456,14 +462,21 @@ class Engine:
     @classmethod
     def restore(cls, path: str | Path, config: EngineConfig | None = None,
                 rules: RuleSet | str | Path | None = None, model=None,
-                text_scorer: TextScorer | None | str = "default") -> Engine:
-        """An engine that continues exactly where :meth:`snapshot` left off."""
-        eng = cls(config, rules, model, text_scorer)
+                text_scorer: TextScorer | None | str = "default",
+                campaigns="default") -> Engine:
+        """An engine that continues exactly where :meth:`snapshot` left off (campaign
+        detection included, when the snapshot had it and ``campaigns`` is not None)."""
+        eng = cls(config, rules, model, text_scorer, campaigns)
         try:
             with np.load(path) as z:
                 arrays = {k: z[k] for k in z.files}
             meta = msgspec.msgpack.decode(arrays.pop("meta").tobytes())
-        except (OSError, ValueError, KeyError, msgspec.DecodeError) as exc:
+            detector = arrays.pop("campaigns", None)
+            last_tick = arrays.pop("last_tick", None)
+            if detector is not None and eng.campaigns is not None:
+                eng.campaigns = pickle.loads(detector.tobytes())
+                eng._last_tick = int(last_tick[0])
+        except (OSError, ValueError, KeyError, msgspec.DecodeError, pickle.UnpicklingError) as exc:
             raise ValueError(f"{path}: not a Seawall snapshot ({exc})") from None
         eng.stats = arrays.pop("stats")
         eng.state = S.State.from_arrays(arrays)
@@ -491,6 +504,12 @@ def _load_model(model):
     from seawall.training import ModelBundle, load_model
 
     return model if isinstance(model, ModelBundle) else load_model(model)
+
+
+def _default_campaigns():
+    from seawall.campaigns import CampaignDetector
+
+    return CampaignDetector()
 
 
 def _default_text_scorer() -> TextScorer | None:
