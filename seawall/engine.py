@@ -321,7 +321,7 @@ class Engine:
             st.ent_c[e] = 0
         st.acc_t[a] = -1
         st.acc_c[a] = S._new_acc_c(1)[0]
-        st.acc_f[a] = 0
+        st.acc_f[a] = S._new_acc_f(1)[0]
         out = np.zeros((2, K.D_N), np.int64)
         out_score = np.zeros(2, np.float64)
         stats = np.zeros(K.NST, np.int64)
@@ -499,11 +499,14 @@ class Engine:
 
 
 def _load_model(model):
+    """None: rules only; "default": the model shipped with the package; a path or a bundle."""
     if model is None:
         return None
-    from seawall.training import ModelBundle, load_model
+    from seawall.training import ModelBundle, default_model_path, load_model
 
-    return model if isinstance(model, ModelBundle) else load_model(model)
+    if isinstance(model, ModelBundle):
+        return model
+    return load_model(default_model_path() if model == "default" else model)
 
 
 def _default_campaigns():

@@ -202,8 +202,11 @@ def _count_actioned(a, acc_c, ent_c):
 def assemble_signals(a, t, acc_t, acc_c, acc_f, ent_t, ent_c, reg_model, beh_model, stage, sig):
     """The full signal vector the rules read: catalogue signals, model scores, marks."""
     compute(a, t, acc_t, acc_c, acc_f, ent_t, ent_c, sig)
-    if reg_model[0].shape[0] > 0 and acc_t[a, S.T_REG] >= 0:
-        sig[SIG_REG_MODEL] = score_model(reg_model, sig)
+    if reg_model[0].shape[0] > 0:
+        # scored once, at sign-up, on what was known then; read back afterwards
+        if stage == STAGE_REGISTRATION:
+            acc_f[a, S.F_REG_MODEL] = score_model(reg_model, sig)
+        sig[SIG_REG_MODEL] = acc_f[a, S.F_REG_MODEL]
     if beh_model[0].shape[0] > 0 and stage != STAGE_REGISTRATION:
         sig[SIG_BEH_MODEL] = score_model(beh_model, sig)
     marks = acc_c[a, S.C_MARKS]

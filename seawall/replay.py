@@ -40,13 +40,14 @@ class ReplayResult:
     engine: Engine | None = None
 
 
-def replay(paths, rules: RuleSet | str | Path | None = None, model=None, out=None,
+def replay(paths, rules: RuleSet | str | Path | None = None, model="default", out=None,
            rejects=None, progress: bool = False, strict: bool = False,
            config: EngineConfig | None = None, engine: Engine | None = None,
            keep_decisions: bool = True) -> ReplayResult:
     """Replay event files through one engine; see the module docstring.
 
     ``out`` and ``rejects`` are paths (or None). ``paths`` may include ``-`` for stdin.
+    ``model`` is "default" (the shipped model), None (rules only) or a model file.
     """
     eng = engine or Engine(config=config, rules=rules, model=model)
     paths = [str(p) for p in paths]
@@ -173,7 +174,9 @@ def print_summary(summary: dict, file=None) -> None:
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
               help="Where to write decisions (NDJSON).")
 @click.option("--rules", type=click.Path(dir_okay=False), help="Rule file (default: shipped).")
-@click.option("--model", type=click.Path(dir_okay=False), help="Model file from `seawall train`.")
+@click.option("--model", type=click.Path(dir_okay=False), default="default", show_default=True,
+              help="Model file from `seawall train`; `default` is the shipped model.")
+@click.option("--no-model", is_flag=True, help="Rules only.")
 @click.option("--rejects", type=click.Path(dir_okay=False),
               help="Write each rejected line here (NDJSON: source, line, reason, raw).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False),
@@ -182,7 +185,7 @@ def print_summary(summary: dict, file=None) -> None:
 @click.option("--progress/--no-progress", default=None,
               help="Progress display (default: when stderr is a terminal).")
 @click.option("--json-summary", is_flag=True, help="Print the summary as JSON on stdout.")
-def replay_command(events, out, rules, model, rejects, config_path, strict, progress,
+def replay_command(events, out, rules, model, no_model, rejects, config_path, strict, progress,
                    json_summary) -> None:
     """Run the engine over recorded EVENTS files (NDJSON, contract v1) in event time.
 
@@ -195,7 +198,8 @@ def replay_command(events, out, rules, model, rejects, config_path, strict, prog
             raise click.UsageError(f"events file not found: {p}")
     try:
         config = load_config(config_path) if config_path else None
-        result = replay(events, rules=rules, model=model, out=out, rejects=rejects,
+        result = replay(events, rules=rules, model=None if no_model else model, out=out,
+                        rejects=rejects,
                         progress=sys.stderr.isatty() if progress is None else progress,
                         strict=strict, config=config, keep_decisions=False)
     except RuleError as exc:

@@ -167,7 +167,8 @@ SIGNALS: tuple[Signal, ...] = (
            "WeChat Ianus (Yuan et al., 2019): registration clusters"),
     # --- learned models ----------------------------------------------------------------------
     Signal("registration_model", "models",
-           "Calibrated abuse probability from the registration model; unknown without one."),
+           "Calibrated abuse probability from the registration model, scored at sign-up on what "
+           "was known then; unknown without a model or a registration."),
     Signal("behaviour_model", "models",
            "Calibrated abuse probability from the behaviour model; unknown without one."),
 )

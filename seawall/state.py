@@ -102,7 +102,8 @@ F_GAP_VAR = 1      # ... and variance
 F_REPORTS_W = 2    # credibility-weighted reports received
 F_BLOCKS_W = 3
 F_BASELINE = 4     # messages per hour before the last takeover-like session
-NF = 5
+F_REG_MODEL = 5    # the registration model's score at sign-up (NaN: none)
+NF = 6
 
 # account flags (C_FLAGS)
 FLAG_CHALLENGE_PENDING = 1
@@ -172,7 +173,7 @@ class State:
                  pairs: int = 4096, members: int = 1024) -> None:
         self.acc_t = _new_acc_t(accounts)
         self.acc_c = _new_acc_c(accounts)
-        self.acc_f = np.zeros((accounts, NF), np.float32)
+        self.acc_f = _new_acc_f(accounts)
         self.ent_t = np.full((entities, NET), -1, np.int64)
         self.ent_c = np.zeros((entities, NEC), np.int32)
         self.groups = np.full((groups, NG), -1, np.int64)
@@ -190,7 +191,7 @@ class State:
             n = _grown(self.acc_t.shape[0], accounts)
             self.acc_t = _extend(self.acc_t, _new_acc_t(n - self.acc_t.shape[0]))
             self.acc_c = _extend(self.acc_c, _new_acc_c(n - self.acc_c.shape[0]))
-            self.acc_f = _extend(self.acc_f, np.zeros((n - self.acc_f.shape[0], NF), np.float32))
+            self.acc_f = _extend(self.acc_f, _new_acc_f(n - self.acc_f.shape[0]))
         if entities > self.ent_t.shape[0]:
             n = _grown(self.ent_t.shape[0], entities)
             extra = n - self.ent_t.shape[0]
@@ -230,6 +231,12 @@ def _new_acc_c(n: int) -> np.ndarray:
     c[:, C_VERIFICATION] = -1
     c[:, C_CUR_IPB:C_CUR_CLIENT + 1] = -1
     return c
+
+
+def _new_acc_f(n: int) -> np.ndarray:
+    f = np.zeros((n, NF), np.float32)
+    f[:, F_REG_MODEL] = np.nan
+    return f
 
 
 def _new_table(n: int) -> np.ndarray:

@@ -47,8 +47,12 @@ LEVELS = ("review", "challenge", "restrict", "ban")   # policy columns 1..4 (ACT
 DEFAULT_FPR = {"review": 0.01, "challenge": 0.001, "restrict": 0.001, "ban": 0.0001}
 # A model never acts on a probability below these, however clean the validation period was:
 # a threshold set just above the highest innocent score of one period would otherwise ban at
-# a few percent on the next.
-MIN_PROBABILITY = {"review": 0.2, "challenge": 0.5, "restrict": 0.7, "ban": 0.9}
+# a few percent on the next. The registration model knows little (a sign-up's metadata), so
+# it restricts or bans only when nearly sure and otherwise asks for re-verification.
+MIN_PROBABILITY = {
+    "registration": {"review": 0.2, "challenge": 0.5, "restrict": 0.9, "ban": 0.97},
+    "behaviour": {"review": 0.2, "challenge": 0.5, "restrict": 0.7, "ban": 0.9},
+}
 REG_FEATURES = tuple(s.name for s in SIGNALS if s.family == "registration"
                      and s.name != "account_age") + ("campaign_infrastructure",)
 BEH_FEATURES = tuple(n for n in NAMES if n not in ("registration_model", "behaviour_model"))
@@ -59,11 +63,11 @@ KEEP_ORDINALS = frozenset({1, 2, 3, 5, 8, 13, 20, 30, 50, 80, 130, 200, 300, 500
 SAMPLE_EVERY_MS = 3_600_000
 SAMPLE_CAP = 64
 LGB_PARAMS = {
-    "objective": "binary", "learning_rate": 0.05, "num_leaves": 15, "min_data_in_leaf": 20,
+    "objective": "binary", "learning_rate": 0.1, "num_leaves": 15, "min_data_in_leaf": 50,
     "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
     "deterministic": True, "force_row_wise": True, "num_threads": 1, "verbose": -1,
 }
-ROUNDS = {"registration": 100, "behaviour": 200}
+ROUNDS = {"registration": 50, "behaviour": 100}   # few trees: the kernel scores every event
 _EPS = 1e-4  # weight of a strictly increasing term that breaks isotonic ties
 
 
@@ -163,15 +167,20 @@ class TreeModel:
 
 
 def _check_trees(m: TreeModel) -> None:
+    arrays = (m.feature, m.threshold, m.left, m.right, m.default_left, m.value, m.roots)
+    if any(a.ndim != 1 for a in arrays) or not all(isinstance(f, str) for f in m.features):
+        raise ValueError("tree arrays are not flat lists")
     n = m.feature.shape[0]
     if not (m.threshold.shape[0] == m.left.shape[0] == m.right.shape[0]
             == m.default_left.shape[0] == m.value.shape[0] == n):
         raise ValueError("tree arrays differ in length")
     internal = m.feature >= 0
+    at = np.arange(n)[internal]
+    # children come after their parent (as compile_booster lays them out): no cycles
     if n and (m.feature.max() >= len(m.features)
-              or ((m.left[internal] < 0) | (m.left[internal] >= n)
-                  | (m.right[internal] < 0) | (m.right[internal] >= n)).any()):
-        raise ValueError("tree node refers outside the model")
+              or ((m.left[internal] <= at) | (m.left[internal] >= n)
+                  | (m.right[internal] <= at) | (m.right[internal] >= n)).any()):
+        raise ValueError("tree node refers outside the model or back up its tree")
     if m.roots.size and (m.roots.min() < 0 or m.roots.max() >= n):
         raise ValueError("tree root outside the model")
     if m.calib.shape[0] < 1 or (np.diff(m.calib[:, 0]) < 0).any():
@@ -344,11 +353,15 @@ def load_model(path: str | Path) -> ModelBundle:
     models = data.get("models")
     if not isinstance(models, dict):
         raise ModelFileError(f"{path}: corrupt model file (no \"models\")")
-    needed = []
+    needed: list[str] = []
     for name in MODEL_NAMES:
         m = models.get(name)
-        if isinstance(m, dict):
-            needed += [f for f in m.get("features", []) if f not in NAMES and f not in needed]
+        if m is None:
+            continue
+        features = m.get("features") if isinstance(m, dict) else None
+        if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
+            raise ModelFileError(f"{path}: corrupt {name} model (no list of signal names)")
+        needed += [f for f in features if f not in NAMES and f not in needed]
     if needed:
         raise ModelFileError(
             f"{path}: the model reads signals this engine does not have: {', '.join(needed)} "
@@ -358,7 +371,8 @@ def load_model(path: str | Path) -> ModelBundle:
         m = models.get(name)
         try:
             built.append(TreeModel.from_dict(m) if m is not None else None)
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError,
+                OverflowError) as exc:
             raise ModelFileError(f"{path}: corrupt {name} model ({type(exc).__name__}: "
                                  f"{exc})") from None
     info = {k: v for k, v in data.items() if k not in ("models", "format", "version",
@@ -546,6 +560,26 @@ def build_examples(events: Sequence[str | Path], rules=None, config=None,
     return rec.examples(eng)
 
 
+def _cold_examples(events: Sequence[Path], start: int, end: int, rules) -> Examples:
+    """Examples from an engine started without history at ``start``, up to ``end``: what a
+    new deployment sees in its first hours (every account looks new), which one replay from
+    the beginning of the data shows only once."""
+    from seawall.engine import Engine
+
+    eng = Engine(rules=rules)
+    rec = ExampleRecorder()
+    eng.recorder = rec
+    for chunk in _chunks_from(events, start, end):
+        eng.ingest_lines(chunk)
+    return rec.examples(eng)
+
+
+def _concat(a: Examples, b: Examples) -> Examples:
+    return Examples(X=np.concatenate([a.X, b.X]), ts=np.concatenate([a.ts, b.ts]),
+                    account=a.account + b.account, stage=np.concatenate([a.stage, b.stage]),
+                    t_min=a.t_min, t_max=a.t_max, evaluations=a.evaluations + b.evaluations)
+
+
 def label_examples(ex: Examples, labels: dict) -> np.ndarray:
     """1 abusive, 0 innocent, -1 unlabelled, per example. A taken-over account is innocent
     before its ``abuse_from``; nothing else about the future is used."""
@@ -569,6 +603,7 @@ class TrainOptions:
     seed: int = 0
     fpr: dict[str, float | None] = field(default_factory=lambda: dict(DEFAULT_FPR))
     rules: str | Path | None = None
+    cold_starts: int = 2
 
 
 def train(events: Sequence[str | Path], labels_path: str | Path,
@@ -593,10 +628,15 @@ def train(events: Sequence[str | Path], labels_path: str | Path,
         raise ValueError(f"{labels_path}: no usable labels")
 
     ex = build_examples(events, rules=opt.rules)
-    y = label_examples(ex, labels)
     split = ex.t_min + int((1.0 - opt.valid_fraction) * (ex.t_max - ex.t_min))
     say(f"{ex.evaluations:,} evaluations, {ex.ts.shape[0]:,} examples kept; validation from "
         f"ts {split}")
+    for k in range(1, opt.cold_starts + 1):
+        start = ex.t_min + k * (split - ex.t_min) // (opt.cold_starts + 1)
+        more = _cold_examples(events, start, split, opt.rules)
+        say(f"cold start at ts {start}: {more.ts.shape[0]:,} more training examples")
+        ex = _concat(ex, more)
+    y = label_examples(ex, labels)
 
     built: list[TreeModel | None] = []
     for m, (name, features) in enumerate(zip(MODEL_NAMES, (REG_FEATURES, BEH_FEATURES),
@@ -619,6 +659,7 @@ def train(events: Sequence[str | Path], labels_path: str | Path,
             "rules": str(opt.rules) if opt.rules is not None else "default",
             "seed": opt.seed,
             "valid_fraction": opt.valid_fraction,
+            "cold_starts": opt.cold_starts,
             "valid_from_ts": split,
             "events_ts": [ex.t_min, ex.t_max],
             "evaluations": ex.evaluations,
@@ -679,22 +720,21 @@ def _fit(name: str, features: Sequence[str], Xtr: np.ndarray, ytr: np.ndarray,
 
 class _MaxRecorder:
     """Per account, the highest calibrated score of each model during the validation period,
-    separately while innocent and while abusive (for thresholds counted per account)."""
+    separately while innocent and while abusive (for thresholds counted per account); for
+    the registration model also during the training period (``late`` False)."""
 
     def __init__(self, split: int, labels: dict) -> None:
         self.split = split
         self.labels = labels
-        self.best: dict[tuple[int, str, bool], float] = {}
+        self.best: dict[tuple[int, str, bool, bool], float] = {}
 
     def record(self, engine, ev, rec, rec_meta, ids, tss, offset) -> None:
         if rec.shape[0] == 0:
             return
         ts = ev[rec_meta[:, 0], K.EV_TS]
-        late = np.flatnonzero(ts >= self.split)
-        if late.size == 0:
-            return
+        rows = np.flatnonzero((ts >= self.split) | (rec_meta[:, 2] == K.STAGE_REGISTRATION))
         names = engine.ingest.account_names
-        for i in late.tolist():
+        for i in rows.tolist():
             m = 0 if rec_meta[i, 2] == K.STAGE_REGISTRATION else 1
             s = rec[i, K.SIG_MODEL[m]]
             if s != s:
@@ -705,9 +745,17 @@ class _MaxRecorder:
                 continue
             t = int(ts[i])
             abusive = lab.label == "abuse" and (lab.abuse_from is None or t >= lab.abuse_from)
-            key = (m, acc, abusive)
+            key = (m, acc, abusive, t >= self.split)
             if s > self.best.get(key, -1.0):
                 self.best[key] = float(s)
+
+    def scores(self, m: int, abusive: bool, late_only: bool = True) -> np.ndarray:
+        """Each account's highest score (one per account), ascending."""
+        per: dict[str, float] = {}
+        for (mm, acc, ab, late), s in self.best.items():
+            if mm == m and ab == abusive and (late or not late_only):
+                per[acc] = max(s, per.get(acc, -1.0))
+        return np.sort(np.array(list(per.values()), np.float64))
 
 
 def _choose_thresholds(bundle: ModelBundle, events: Sequence[Path], labels: dict, split: int,
@@ -732,56 +780,73 @@ def _choose_thresholds(bundle: ModelBundle, events: Sequence[Path], labels: dict
     for m, model in enumerate(bundle.models):
         if model is None:
             continue
-        innocent = np.sort([s for (mm, _, ab), s in rec.best.items() if mm == m and not ab])
-        abusive = np.array([s for (mm, _, ab), s in rec.best.items() if mm == m and ab])
+        abusive = rec.scores(m, True)
         per_level = {}
         for lvl in LEVELS:
             target = opt.fpr.get(lvl)
             if target is None:
                 model.thresholds[lvl] = None
                 continue
+            innocent = rec.scores(m, False)
+            if m == 0 and innocent.size * target < 1:
+                # too few held-out sign-ups to measure this rate: stay above the training
+                # period's innocent sign-ups as well
+                innocent = rec.scores(m, False, late_only=False)
             allowed = int(math.floor(target * innocent.size + 1e-9))
             if innocent.size == 0:
-                t = MIN_PROBABILITY[lvl]
+                t = MIN_PROBABILITY[MODEL_NAMES[m]][lvl]
             elif allowed >= innocent.size:
                 t = float(innocent[0])
             else:
                 t = float(np.nextafter(innocent[innocent.size - 1 - allowed], np.inf))
-            t = max(t, MIN_PROBABILITY[lvl])
+            t = max(t, MIN_PROBABILITY[MODEL_NAMES[m]][lvl])
             model.thresholds[lvl] = t
             per_level[lvl] = {
                 "threshold": round(t, 6),
                 "target_fpr": target,
+                "innocent_accounts": int(innocent.size),
                 "innocent_accounts_over": int((innocent >= t).sum()),
                 "abusive_accounts_over": int((abusive >= t).sum()),
             }
-        model.metrics["validation_accounts"] = {"innocent": int(innocent.size),
+        model.metrics["validation_accounts"] = {"innocent": int(rec.scores(m, False).size),
                                                 "abusive": int(abusive.size)}
         model.metrics["policy"] = per_level
         say(f"{MODEL_NAMES[m]} thresholds: " + ", ".join(
-            f"{lvl} {v['threshold']:.4f} (catches {v['abusive_accounts_over']}/{abusive.size},"
-            f" {v['innocent_accounts_over']}/{innocent.size} innocent)"
+            f"{lvl} {v['threshold']:.6g} (catches {v['abusive_accounts_over']}/{abusive.size},"
+            f" {v['innocent_accounts_over']}/{v['innocent_accounts']} innocent)"
             for lvl, v in per_level.items()))
 
 
-def _chunks_from(events: Sequence[Path], t: int, size: int = 1 << 20):
-    """The events at or after time ``t`` (files are in ``ts`` order), in chunks of lines."""
+def _first_at(lines: list[bytes], t: int) -> int | None:
+    """Index of the first line with ``ts >= t`` (None if there is none)."""
+    for i, line in enumerate(lines):
+        try:
+            ts = orjson.loads(line).get("ts")
+        except (orjson.JSONDecodeError, AttributeError):
+            continue
+        if isinstance(ts, int) and ts >= t:
+            return i
+    return None
+
+
+def _chunks_from(events: Sequence[Path], t: int, end: int | None = None,
+                 size: int = 1 << 20):
+    """The events with ``t <= ts < end`` (files are in ``ts`` order), in chunks of lines."""
     started = False
     for p in events:
         with open(p, "rb") as f:
             while lines := f.readlines(size):
                 if not started:
-                    for i, line in enumerate(lines):
-                        try:
-                            ts = orjson.loads(line).get("ts")
-                        except (orjson.JSONDecodeError, AttributeError):
-                            continue
-                        if isinstance(ts, int) and ts >= t:
-                            started = True
-                            lines = lines[i:]
-                            break
-                    else:
+                    i = _first_at(lines, t)
+                    if i is None:
                         continue
+                    started = True
+                    lines = lines[i:]
+                if end is not None:
+                    j = _first_at(lines, end)
+                    if j is not None:
+                        yield lines[:j]
+                        return
                 yield lines
 
 
@@ -828,14 +893,17 @@ def _parse_fpr(level: str, value: str) -> float | None:
 @click.option("--valid-fraction", default=0.25, show_default=True, type=float,
               help="The last share of event time held out for calibration and thresholds.")
 @click.option("--seed", default=0, show_default=True, type=int, help="LightGBM seed.")
+@click.option("--cold-starts", default=2, show_default=True, type=click.IntRange(min=0),
+              help="Extra replays of the training period from engines started without "
+                   "history (see docs/models.md).")
 @click.option("--rules", type=click.Path(exists=True, dir_okay=False),
               help="Rule file the engine runs while collecting examples (default: shipped).")
 @_fpr_option("review")
 @_fpr_option("challenge")
 @_fpr_option("restrict")
 @_fpr_option("ban")
-def train_command(events, more_events, labels, out, valid_fraction, seed, rules, fpr_review,
-                  fpr_challenge, fpr_restrict, fpr_ban) -> None:
+def train_command(events, more_events, labels, out, valid_fraction, seed, cold_starts, rules,
+                  fpr_review, fpr_challenge, fpr_restrict, fpr_ban) -> None:
     """Train the registration and behaviour models on EVENTS and LABELS.
 
     \b
@@ -843,7 +911,8 @@ def train_command(events, more_events, labels, out, valid_fraction, seed, rules,
     """
     fpr = {lvl: _parse_fpr(lvl, v) for lvl, v in zip(
         LEVELS, (fpr_review, fpr_challenge, fpr_restrict, fpr_ban), strict=True)}
-    opt = TrainOptions(valid_fraction=valid_fraction, seed=seed, fpr=fpr, rules=rules)
+    opt = TrainOptions(valid_fraction=valid_fraction, seed=seed, fpr=fpr, rules=rules,
+                       cold_starts=cold_starts)
     from seawall.rules import RuleError
 
     try:
@@ -892,11 +961,11 @@ def model_show(model: str | None) -> None:
             if t is None:
                 click.echo(f"  {lvl:<9} off")
                 continue
-            click.echo(f"  {lvl:<9} score >= {t:.6f}   validation: "
+            click.echo(f"  {lvl:<9} score >= {t:.10g}   validation: "
                        f"{p.get('abusive_accounts_over', '?')}"
                        f"/{mt.get('validation_accounts', {}).get('abusive', '?')} abusive, "
                        f"{p.get('innocent_accounts_over', '?')}"
-                       f"/{mt.get('validation_accounts', {}).get('innocent', '?')} innocent "
+                       f"/{p.get('innocent_accounts', '?')} innocent "
                        f"accounts over (target FPR {p.get('target_fpr')})")
 
 

@@ -30,7 +30,7 @@ def test_replay_writes_contract_decisions_and_a_summary(tmp_path):
     events = _events(tmp_path / "events.jsonl")
     out = tmp_path / "decisions.jsonl"
     res = CliRunner().invoke(cli, ["replay", str(events), "--out", str(out), "--json-summary",
-                                   "--no-progress"])
+                                   "--no-progress", "--no-model"])
     assert res.exit_code == 0, res.output
     lines = out.read_bytes().splitlines()
     assert [Decision.from_json(x) for x in lines] == [Decision(
@@ -49,7 +49,8 @@ def test_replay_is_byte_identical_across_runs(tmp_path):
     outs = []
     for k in range(2):
         out = tmp_path / f"d{k}.jsonl"
-        res = CliRunner().invoke(cli, ["replay", str(events), "--out", str(out), "--no-progress"])
+        res = CliRunner().invoke(cli, ["replay", str(events), "--out", str(out),
+                                       "--no-progress", "--no-model"])
         assert res.exit_code == 0
         outs.append(out.read_bytes())
     assert outs[0] == outs[1] and outs[0]
@@ -59,7 +60,7 @@ def test_rejects_are_written_counted_and_skipped(tmp_path):
     events = _events(tmp_path / "events.jsonl", garbage=True)
     out, rej = tmp_path / "d.jsonl", tmp_path / "rejects.jsonl"
     res = CliRunner().invoke(cli, ["replay", str(events), "--out", str(out), "--rejects",
-                                   str(rej), "--json-summary", "--no-progress"])
+                                   str(rej), "--json-summary", "--no-progress", "--no-model"])
     assert res.exit_code == 0
     rejects = [orjson.loads(x) for x in rej.read_bytes().splitlines()]
     assert [(r["source"], r["line"], r["reason"]) for r in rejects] == [
@@ -77,7 +78,7 @@ def test_rejects_are_written_counted_and_skipped(tmp_path):
 def test_strict_mode_stops_at_the_first_invalid_line(tmp_path):
     events = _events(tmp_path / "events.jsonl", garbage=True)
     res = CliRunner().invoke(cli, ["replay", str(events), "--out", str(tmp_path / "d.jsonl"),
-                                   "--strict", "--no-progress"])
+                                   "--strict", "--no-progress", "--no-model"])
     assert res.exit_code == 2
     assert f"{events}:3: message needs exactly one of `peer` or `group`" in res.output
 
@@ -85,7 +86,8 @@ def test_strict_mode_stops_at_the_first_invalid_line(tmp_path):
 def test_replay_reads_stdin_and_reports_missing_files(tmp_path):
     events = _events(tmp_path / "events.jsonl")
     out = tmp_path / "d.jsonl"
-    res = CliRunner().invoke(cli, ["replay", "-", "--out", str(out), "--no-progress"],
+    res = CliRunner().invoke(cli, ["replay", "-", "--out", str(out), "--no-progress",
+                                   "--no-model"],
                              input=events.read_bytes())
     assert res.exit_code == 0 and len(out.read_bytes().splitlines()) == 1
     res = CliRunner().invoke(cli, ["replay", str(tmp_path / "nope.jsonl"), "--out", str(out)])
@@ -104,3 +106,18 @@ def test_engine_config_file_errors_name_the_key(tmp_path):
     res = CliRunner().invoke(cli, ["replay", str(events), "--out", str(tmp_path / "d.jsonl"),
                                    "--config", str(cfg)])
     assert "unknown field `late_tolerence`" in res.output
+
+
+def test_the_shipped_model_scores_by_default_and_explains_itself(tmp_path):
+    events = _events(tmp_path / "events.jsonl")
+    out = tmp_path / "d.jsonl"
+    res = CliRunner().invoke(cli, ["replay", str(events), "--out", str(out), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    decisions = [Decision.from_json(x) for x in out.read_bytes().splitlines()]
+    # the rules' ban is still there, at the same message
+    assert [(d.action, d.event, d.reasons[0]) for d in decisions if d.action == "ban"] == [
+        ("ban", "m99", "NEW_ACCOUNT_BLITZ")]
+    model_made = [d for d in decisions if d.reasons[0] == "BEHAVIOUR_MODEL"]
+    assert model_made and all(0.0 <= d.score <= 1.0 for d in model_made)
+    # explanations name signals a person reads
+    assert all(r.split("_", 1)[0] in ("HIGH", "LOW", "UNKNOWN") for r in model_made[0].reasons[1:])

@@ -155,7 +155,7 @@ def test_ingest_mixed_valid_and_invalid_ndjson(data: Path, keys: dict[str, str])
             + b"not json\n"                                          # line 4
             + b'{"type":"registration","ts":5,"account":"y","phone":"12"}\n'  # line 5
             + ndjson(good[1:]))
-    with Server(ServiceConfig(data=str(data))) as s, s.client(keys["ingest"]) as c:
+    with Server(ServiceConfig(data=str(data), model=None)) as s, s.client(keys["ingest"]) as c:
         r = c.post("/v1/events", content=body,
                    headers={"Content-Type": "application/x-ndjson"})
         assert r.status_code == 200
@@ -177,7 +177,7 @@ def test_ingest_json_array_positions_and_check_registration(data: Path,
                                                             keys: dict[str, str]) -> None:
     events = [registration("a1", T0), {"type": "block", "ts": T0 + 5, "account": "a1"},
               {"type": "session", "ts": T0 + 9, "account": "a1", "ip": "10.0.0.1"}]
-    with Server(ServiceConfig(data=str(data))) as s, s.client(keys["ingest"]) as c:
+    with Server(ServiceConfig(data=str(data), model=None)) as s, s.client(keys["ingest"]) as c:
         out = c.post("/v1/events", json=events).json()
         assert out["accepted"] == 2
         assert out["rejected"] == [{"position": 2,
@@ -205,7 +205,7 @@ def test_ingest_positions_property(data: Path, keys: dict[str, str]) -> None:
     good = lambda: orjson.dumps({"type": "session", "ts": next(clock),  # noqa: E731
                                  "account": f"a{next(clock)}", "ip": "192.0.2.7"})
     bad = b'{"type":"block","ts":1,"account":"a"}'         # valid JSON, no `peer`
-    with Server(ServiceConfig(data=str(data))) as s, s.client(keys["ingest"]) as c:
+    with Server(ServiceConfig(data=str(data), model=None)) as s, s.client(keys["ingest"]) as c:
 
         @settings(max_examples=40, deadline=None)
         @given(st.lists(st.sampled_from(["good", "bad", "blank", "garbage"]), max_size=25),
@@ -233,7 +233,7 @@ def test_decision_feed_pagination_and_account(data: Path, keys: dict[str, str]) 
     senders = [f"s{i}" for i in range(5)]
     events = stream(*(blitz(a, T0 + 7_000 * i) for i, a in enumerate(senders)),
                     chatter("ok-user", T0))
-    with Server(ServiceConfig(data=str(data))) as s:
+    with Server(ServiceConfig(data=str(data), model=None)) as s:
         with s.client(keys["ingest"]) as c:
             for i in range(0, len(events), 100):
                 assert c.post("/v1/events", content=ndjson(events[i:i + 100])).status_code == 200
@@ -262,7 +262,7 @@ def test_decision_feed_pagination_and_account(data: Path, keys: dict[str, str]) 
 
 def test_appeal_round_trip_reinstates_and_exports_label(data: Path,
                                                         keys: dict[str, str]) -> None:
-    with Server(ServiceConfig(data=str(data))) as s:
+    with Server(ServiceConfig(data=str(data), model=None)) as s:
         with s.client(keys["ingest"]) as c:
             c.post("/v1/events", content=ndjson(stream(blitz("spammer", T0),
                                                        chatter("ok-user", T0))))
@@ -314,7 +314,7 @@ def test_appeal_round_trip_reinstates_and_exports_label(data: Path,
 
 
 def test_engine_review_items_uphold_and_overturn(data: Path, keys: dict[str, str]) -> None:
-    with Server(ServiceConfig(data=str(data))) as s:
+    with Server(ServiceConfig(data=str(data), model=None)) as s:
         with s.client(keys["ingest"]) as c:
             out = c.post("/v1/events", content=ndjson(stream(outreach("pusher", T0),
                                                              outreach("helper", T0 + 7)))).json()
@@ -383,7 +383,7 @@ def test_webhooks_signed_deduplicated_and_retried(data: Path, keys: dict[str, st
     hooks = WebhookConfig(urls=[good.url, flaky.url], secret=secret, backoff_base=0.05,
                           max_attempts=5)
     try:
-        with Server(ServiceConfig(data=str(data), webhooks=hooks)) as s:
+        with Server(ServiceConfig(data=str(data), model=None, webhooks=hooks)) as s:
             with s.client(keys["ingest"]) as c:
                 events = stream(blitz("s0", T0), blitz("s1", T0 + 20_000))
                 c.post("/v1/events", content=ndjson(events))
@@ -423,7 +423,7 @@ def test_failed_delivery_is_visible_and_can_be_retried(data: Path,
     down = Receiver(fail=1000)
     hooks = WebhookConfig(urls=[down.url], secret="s", backoff_base=0.01, max_attempts=2)
     try:
-        with Server(ServiceConfig(data=str(data), webhooks=hooks)) as s:
+        with Server(ServiceConfig(data=str(data), model=None, webhooks=hooks)) as s:
             with s.client(keys["ingest"]) as c:
                 c.post("/v1/events", content=ndjson(blitz("s0", T0)))
             with s.client(keys["admin"]) as c:
@@ -448,7 +448,7 @@ def test_failed_delivery_is_visible_and_can_be_retried(data: Path,
 # -- security ----------------------------------------------------------------------------------
 
 def test_authentication_roles_and_payload_limit(data: Path, keys: dict[str, str]) -> None:
-    with Server(ServiceConfig(data=str(data), max_body_bytes=2048)) as s:
+    with Server(ServiceConfig(data=str(data), model=None, max_body_bytes=2048)) as s:
         with s.client(None) as c:
             r = c.get("/v1/decisions")
             assert (r.status_code, r.headers["www-authenticate"]) == (401, "Bearer")
@@ -482,7 +482,7 @@ def test_authentication_roles_and_payload_limit(data: Path, keys: dict[str, str]
 
 
 def test_admin_manages_keys_over_http(data: Path, keys: dict[str, str]) -> None:
-    with Server(ServiceConfig(data=str(data))) as s:
+    with Server(ServiceConfig(data=str(data), model=None)) as s:
         with s.client(keys["reviewer"]) as c:
             assert c.get("/v1/keys").status_code == 403
         with s.client(keys["admin"]) as c:
@@ -504,7 +504,7 @@ def test_admin_manages_keys_over_http(data: Path, keys: dict[str, str]) -> None:
 
 
 def test_audit_verify_detects_a_tampered_row(data: Path, keys: dict[str, str]) -> None:
-    with Server(ServiceConfig(data=str(data))) as s:
+    with Server(ServiceConfig(data=str(data), model=None)) as s:
         with s.client(keys["ingest"]) as c:
             c.post("/v1/events", content=ndjson(blitz("spammer", T0)))
             assert c.get("/v1/decisions").status_code == 403

@@ -81,7 +81,8 @@ def test_restart_after_kill_mid_stream_loses_and_repeats_nothing(tmp_path: Path)
     # The uninterrupted run.
     ref_data = tmp_path / "ref"
     key = make_key(ref_data, "admin")
-    with Server(ServiceConfig(data=str(ref_data), snapshot_every=200)) as s, s.client(key) as c:
+    with Server(ServiceConfig(data=str(ref_data), snapshot_every=200, model=None)) as s, \
+            s.client(key) as c:
         for b in batches:
             assert c.post("/v1/events", content=ndjson(b)).status_code == 200
         expected = _feed(c)
@@ -96,7 +97,7 @@ def test_restart_after_kill_mid_stream_loses_and_repeats_nothing(tmp_path: Path)
     # after the snapshots at ~200 and ~400 events, with batches 8-9 only in the journal.
     data, port = tmp_path / "crash", free_port()
     config = tmp_path / "seawall.yaml"
-    config.write_text("snapshot_every: 200\n")
+    config.write_text("snapshot_every: 200\nmodel: null\n")
     proc = _serve_process(data, port, config)
     try:
         # The first start creates an admin key, prints it once and stores only its hash.
@@ -127,7 +128,8 @@ def test_restart_after_kill_mid_stream_loses_and_repeats_nothing(tmp_path: Path)
 
     # Restarted on the same data: the client does not know whether batch 10 committed, so it
     # sends it again, then the rest; and a batch sent twice by mistake changes nothing.
-    with Server(ServiceConfig(data=str(data), snapshot_every=200)) as s, s.client(key) as c:
+    with Server(ServiceConfig(data=str(data), snapshot_every=200, model=None)) as s, \
+            s.client(key) as c:
         for b in batches[10:]:
             assert c.post("/v1/events", content=ndjson(b)).status_code == 200
         again = c.post("/v1/events", content=ndjson(batches[9])).json()

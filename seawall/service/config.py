@@ -61,7 +61,7 @@ class ServiceConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_body_bytes: Positive = DEFAULT_MAX_BODY
     snapshot_every: Positive = 100_000
     rules: str | None = None
-    model: str | None = None
+    model: str | None = "default"  # the shipped model; null: rules only; or a model file
     engine: dict[str, Any] = {}
     webhooks: WebhookConfig = msgspec.field(default_factory=WebhookConfig)
 
@@ -79,7 +79,7 @@ def load_config(path: str | Path | None) -> ServiceConfig:
     # A relative path in the file means "next to the config file", not "next to the shell".
     if cfg.rules is not None and not Path(cfg.rules).is_absolute():
         cfg.rules = str((p.parent / cfg.rules).resolve())
-    if cfg.model is not None and not Path(cfg.model).is_absolute():
+    if cfg.model not in (None, "default") and not Path(cfg.model).is_absolute():
         cfg.model = str((p.parent / cfg.model).resolve())
     if cfg.data != ServiceConfig().data and not Path(cfg.data).is_absolute():
         cfg.data = str((p.parent / cfg.data).resolve())
