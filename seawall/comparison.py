@@ -97,7 +97,7 @@ def compare(events: Sequence[str | Path], labels: str | Path, model=None,
         if not p.is_file():
             raise EvaluationError(f"{p}: no such file")
     model = model if model is not None else default_model_path()
-    with_rules = replay(events, rules=rules).decisions
+    with_rules = replay(events, rules=rules, model=None).decisions
     with_model = replay(events, rules=rules, model=model).decisions
     scope: dict[str, Any] = {"events": [str(p) for p in events], "labels": str(labels),
                              "model": str(model) if isinstance(model, (str, Path))
