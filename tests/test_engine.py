@@ -161,17 +161,17 @@ def test_account_takeover_is_actioned_after_the_takeover_and_not_before():
 
 def test_registration_decisions_happen_on_the_registration_event():
     lines = []
-    for i in range(6):  # a farm: one number block, one network, modified client
+    for i in range(9):  # a farm: one number block, one network, modified client, unverified
         lines.append(reg(T0 + i * M, f"farm{i}", phone=f"+15557770{i:03d}", ip="198.51.100.9",
                          device=f"emu{i}", client="gbwhatsapp/17.5", verification="none",
                          id=f"r{i}"))
     _, decisions, _ = run(lines)
-    # a modified client alone is challenged (people use them too); the fifth registration
+    # a modified client alone is challenged (people use them too); the eighth registration
     # from one number block within the hour is a farm
     assert [(d.account, d.action, d.stage, d.event) for d in decisions] == [
-        (f"farm{i}", "challenge" if i < 4 else "ban", "registration", f"r{i}") for i in range(6)]
+        (f"farm{i}", "challenge" if i < 7 else "ban", "registration", f"r{i}") for i in range(9)]
     assert decisions[0].reasons == ["UNOFFICIAL_CLIENT", "RISKY_REGISTRATION"]
-    assert decisions[4].reasons == ["REGISTRATION_FARM_BURST", "UNOFFICIAL_CLIENT",
+    assert decisions[7].reasons == ["REGISTRATION_FARM_BURST", "UNOFFICIAL_CLIENT",
                                     "RISKY_REGISTRATION"]
 
 
@@ -368,9 +368,9 @@ def test_batch_size_does_not_change_decisions():
 # --- online questions and persistence -----------------------------------------------------
 def test_check_registration_answers_without_changing_state():
     lines = [reg(T0 + i * M, f"farm{i}", phone=f"+15557770{i:03d}", ip="198.51.100.9",
-                 client="gbwhatsapp/17.5", verification="none") for i in range(4)]
+                 client="gbwhatsapp/17.5", verification="none") for i in range(7)]
     eng, _, _ = run(lines)
-    probe = Registration(ts=T0 + 5 * M, account="farm9", phone="+15557770999",
+    probe = Registration(ts=T0 + 8 * M, account="farm9", phone="+15557770999",
                          ip="198.51.100.9", client="gbwhatsapp/17.5", verification="none")
     before = eng.state.ent_c.copy()
     known = (len(eng.ingest.entities), len(eng.ingest.platforms), len(eng.ingest.accounts))
