@@ -37,6 +37,7 @@ from numba import njit
 
 from seawall import __version__
 from seawall import kernel as K
+from seawall.models import raw_score
 from seawall.signals import NAMES, SIGNALS
 
 FORMAT = "seawall-model"
@@ -192,20 +193,11 @@ def _check_trees(m: TreeModel) -> None:
 
 @njit(cache=True)
 def _raw_batch(feats, nodes, roots, X):
+    """:func:`seawall.models.raw_score` for every row of ``X`` (signal vectors)."""
+    model = (feats, nodes, roots, np.zeros((0, 2)))
     out = np.zeros(X.shape[0])
     for i in range(X.shape[0]):
-        total = 0.0
-        for r in range(roots.shape[0]):
-            n = roots[r]
-            while nodes[n, 0] >= 0:
-                x = X[i, feats[int(nodes[n, 0])]]
-                if x != x:
-                    go_left = nodes[n, 4] > 0.5
-                else:
-                    go_left = x <= nodes[n, 1]
-                n = int(nodes[n, 2]) if go_left else int(nodes[n, 3])
-            total += nodes[n, 1]
-        out[i] = total
+        out[i] = raw_score(model, X[i])
     return out
 
 
