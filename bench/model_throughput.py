@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from replay_throughput import generate  # noqa: E402
+from replay_throughput import events_file  # noqa: E402
 
 from seawall.engine import Engine  # noqa: E402
 from seawall.replay import replay  # noqa: E402
@@ -42,12 +41,7 @@ def main() -> None:
     args = ap.parse_args()
 
     model = load_model(args.model or default_model_path())
-    tmp = None
-    path = args.events
-    if path is None:
-        tmp = tempfile.TemporaryDirectory()
-        path = Path(tmp.name) / "events.jsonl"
-        generate(path, args.accounts, args.events_count)
+    path, tmp = events_file(args.events, args.accounts, args.events_count)
     n = sum(1 for _ in open(path, "rb"))
     replay([path], engine=Engine(text_scorer=None, model=model), keep_decisions=False)  # warm
     off1, d_off = _rate(path, n, None)

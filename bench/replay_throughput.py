@@ -71,6 +71,17 @@ def generate(path: Path, accounts: int, events: int, seed: int = 1) -> None:
             f.write(orjson.dumps(e) + b"\n")
 
 
+def events_file(given: Path | None, accounts: int, count: int):
+    """``(path, tmpdir)``: the given file, or a generated one in a temporary directory (the
+    caller cleans it up)."""
+    if given is not None:
+        return given, None
+    tmp = tempfile.TemporaryDirectory()
+    path = Path(tmp.name) / "events.jsonl"
+    generate(path, accounts, count)
+    return path, tmp
+
+
 def parse_only(path: Path) -> float:
     start = time.perf_counter()
     n = 0
@@ -89,12 +100,7 @@ def main() -> None:
     ap.add_argument("--no-text", action="store_true", help="disable the report-text scorer")
     args = ap.parse_args()
 
-    tmp = None
-    path = args.events
-    if path is None:
-        tmp = tempfile.TemporaryDirectory()
-        path = Path(tmp.name) / "events.jsonl"
-        generate(path, args.accounts, args.events_count)
+    path, tmp = events_file(args.events, args.accounts, args.events_count)
     size = path.stat().st_size
     n = sum(1 for _ in open(path, "rb"))
 

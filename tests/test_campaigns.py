@@ -10,6 +10,7 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
+from seawall import state as S
 from seawall.campaigns import CampaignConfig, CampaignDetector
 from seawall.cli import cli
 from seawall.engine import Engine, EngineConfig
@@ -185,7 +186,7 @@ def test_office_on_one_network_with_sequential_numbers_stays_clean() -> None:
     eng, det, decisions = _run(ev)
     assert [d for d in decisions if d.stage == "campaign"] == []
     assert det.campaigns(eng) == []
-    assert int(eng.state.ent_c[:, 7].max()) == 0     # no entity marked (EC_CAMPAIGN)
+    assert int(eng.state.ent_c[:, S.EC_CAMPAIGN].max()) == 0     # no entity marked
 
 
 def test_fifty_friends_answering_one_organiser_stay_clean() -> None:
