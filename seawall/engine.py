@@ -252,7 +252,7 @@ class Engine:
             d = Decision(ts=tss[offset + row], account=ing.account_names[acc],
                          action=ACTIONS[level], stage=RULE_STAGES[stage],
                          score=None if math.isnan(score) else round(score, 6),
-                         reasons=self._reasons(lo, hi, marks, level, out_sig[k]),
+                         reasons=self._reasons(lo, hi, marks, out_sig[k]),
                          event=ids[offset + row])
             self._count(d)
             result.append(d)
@@ -270,7 +270,7 @@ class Engine:
             self._out_sig_buf = np.zeros((max(n, self.config.batch_size), width), np.float64)
         return self._out_sig_buf
 
-    def _reasons(self, lo: int, hi: int, marks: int, level: int, sig: np.ndarray) -> list[str]:
+    def _reasons(self, lo: int, hi: int, marks: int, sig: np.ndarray) -> list[str]:
         """Reason codes, most important first: the rules that fired (by severity), a model's
         reasons (its code and the signals that pushed its score up most) where its action is
         at least as severe, then the account's marks."""
@@ -342,7 +342,7 @@ class Engine:
             ACTIONS[level], "allow")
         score = float(out_score[0])
         reasons = self._reasons(int(out[0, K.D_FIRED_LO]), int(out[0, K.D_FIRED_HI]),
-                                int(out[0, K.D_MARKS]), level, self._out_sig(1)[0])
+                                int(out[0, K.D_MARKS]), self._out_sig(1)[0])
         return Verdict(action, reasons, None if math.isnan(score) else score, signals)
 
     def account(self, name: str) -> dict | None:
@@ -415,13 +415,9 @@ class Engine:
                         st.ent_c[e, S.EC_ACTIONED] -= 1
         elif new == ACTIONS.index("challenge"):
             flags |= S.FLAG_CHALLENGE_PENDING
-        if new >= ACTIONS.index("restrict") and not flags & S.FLAG_ACTIONED_COUNTED:
-            flags |= S.FLAG_ACTIONED_COUNTED
-            for col in (S.C_NB, S.C_IPB, S.C_DEV):
-                e = int(st.acc_c[a, col])
-                if e >= 0:
-                    st.ent_c[e, S.EC_ACTIONED] += 1
         st.acc_c[a, S.C_FLAGS] = flags
+        if new >= ACTIONS.index("restrict"):
+            K.count_actioned(a, st.acc_c, st.ent_c)  # the same bookkeeping as the kernel's
         d = Decision(ts=ts, account=name, action=action, stage=stage, score=score,
                      reasons=list(reasons or []), event=event)
         self._count(d)

@@ -187,7 +187,7 @@ def _refuse(ev, i, a, t, acc_c, stats, evflags, pairs, pairs_used, members, memb
 
 
 @njit(cache=True)
-def _count_actioned(a, acc_c, ent_c):
+def count_actioned(a, acc_c, ent_c):
     """An account was banned or restricted: its registration entities carry the history."""
     if acc_c[a, S.C_FLAGS] & S.FLAG_ACTIONED_COUNTED:
         return
@@ -272,7 +272,7 @@ def _decide(i, t, target, stage, acc_t, acc_c, acc_f, ent_t, ent_c, code, consts
     if best == LEVEL_CHALLENGE:
         acc_c[target, S.C_FLAGS] |= S.FLAG_CHALLENGE_PENDING
     if best >= LEVEL_RESTRICT:
-        _count_actioned(target, acc_c, ent_c)
+        count_actioned(target, acc_c, ent_c)
     out[nd, D_ROW] = i
     out[nd, D_ACC] = target
     out[nd, D_LEVEL] = best

@@ -12,7 +12,10 @@ single-threaded and deterministic; webhook delivery runs in its own thread.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
@@ -23,13 +26,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from seawall.cases import CaseError, CaseStore, parse_date, resolve_secret
 from seawall.events import InvalidEvent, Registration, decode_event
+from seawall.service import audit
 from seawall.service.auth import Principal, authenticate
 from seawall.service.runtime import Conflict, NotFound, Runtime
 
-__all__ = ["ApiError", "create_app"]
+__all__ = ["CASES_DB", "ApiError", "create_app"]
 
 NDJSON = "application/x-ndjson"
+CASES_DB = "seawall-cases.db"  # next to seawall.db in the data directory
 
 
 class ApiError(Exception):
@@ -78,6 +84,23 @@ class KeyIn(msgspec.Struct, forbid_unknown_fields=True):
     note: str | None = None
 
 
+class CaseIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A new case against an operator (the company selling bulk sending)."""
+
+    operator: str
+    note: str | None = None
+
+
+class EvidenceIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Off-platform evidence for a case; ``kind`` is one of ``seawall.cases.EVIDENCE_KINDS``
+    (url, claim, phone, domain, name, document), ``date`` is YYYY-MM-DD."""
+
+    kind: str
+    value: str
+    date: str | None = None
+    note: str | None = None
+
+
 def _decode(body: bytes, kind: type) -> Any:
     try:
         return msgspec.json.decode(body, type=kind)
@@ -121,6 +144,94 @@ def _split_body(body: bytes, content_type: str) -> tuple[list[bytes], list[int]]
                 positions.append(n)
         return lines, positions
     raise ApiError(415, f"send events as {NDJSON} or application/json, not {content_type!r}")
+
+
+# -- campaigns and cases: thin adapters over seawall.campaigns, seawall.cases, seawall.evidence
+
+def _campaign_row(camp: Any) -> dict[str, Any]:
+    if camp.merged_into is not None:
+        status = "merged"
+    else:
+        status = "established" if camp.established is not None else "detected"
+    return {"id": camp.id, "status": status, "members": len(camp.members),
+            "actioned": len(camp.actioned), "first_seen": camp.first_seen,
+            "last_seen": camp.last_seen, "merged_into": camp.merged_into}
+
+
+def _case_secret() -> bytes:
+    # The same key the CLI uses (env SEAWALL_SECRET), so an export made here and one made
+    # with `seawall cases export` on the same case carry the same pseudonyms.
+    return resolve_secret(os.environ.get("SEAWALL_SECRET"))[0]
+
+
+def _case_failure(exc: CaseError) -> ApiError:
+    # seawall.cases names the CLI option (`--value: ...`); the API's field has the same name.
+    return ApiError(400, str(exc).removeprefix("--"))
+
+
+@contextlib.contextmanager
+def _case_store(runtime: Runtime, case_id: str | None = None) -> Iterator[CaseStore]:
+    """The service's case store, opened per request (sqlite3 connections are per thread);
+    with ``case_id``, 404 unless that case exists."""
+    try:
+        store = CaseStore(runtime.dir / CASES_DB)
+    except CaseError as exc:
+        raise ApiError(500, str(exc)) from None
+    with store:
+        if case_id is not None:
+            try:
+                store.case(case_id)
+            except CaseError:
+                raise ApiError(404, f"no case {case_id!r}") from None
+        try:
+            yield store
+        except CaseError as exc:
+            raise _case_failure(exc) from None
+
+
+def _audit(runtime: Runtime, who: Principal, action: str, target: str | None,
+           detail: dict[str, Any] | None = None) -> None:
+    with runtime.store.write() as db:
+        audit.append(db, key_id=who.key_id, role=who.role, action=action, target=target,
+                     detail=detail)
+
+
+def _evidence_out(e: Any) -> dict[str, Any]:
+    return {"id": e.id, "kind": e.kind, "value": e.value,
+            "date": None if e.date is None else e.date.isoformat(), "note": e.note}
+
+
+def _case_out(store: CaseStore, case_id: str) -> dict[str, Any]:
+    a = store.assess(case_id)
+    s = a.summary
+    correlation = None if s is None else {
+        "sources": {"events": [f.__dict__ for f in s.events],
+                    "decisions": [f.__dict__ for f in s.decisions]},
+        "accounts": s.accounts, "exhibits": s.exhibits,
+        "common_keys_skipped": s.common_keys_skipped}
+    items = [{**_evidence_out(it.evidence),
+              "linked_first": None if it.linked_first is None else it.linked_first.isoformat(),
+              "eligibility": {"eligible": it.eligibility.eligible,
+                              "reasons": list(it.eligibility.reasons),
+                              "detail": it.eligibility.detail}} for it in a.items]
+    return {"id": a.case.id, "operator": a.case.operator, "note": a.case.note,
+            "cutoff": a.cutoff.isoformat(), "evidence": items, "correlation": correlation,
+            "implicated_accounts": len(a.implicated)}
+
+
+def _dump_on_platform(runtime: Runtime, directory: Path) -> tuple[Path, Path]:
+    """The journalled event batches and the stored decisions as NDJSON files, for the same
+    correlation code ``seawall cases correlate`` runs. The journal holds the events since the
+    last engine snapshot (``docs/service.md``); decisions are kept for good."""
+    events, decisions = directory / "journal-events.ndjson", directory / "decisions.ndjson"
+    db = runtime.store.db
+    with open(events, "wb") as fh:
+        for (body,) in db.execute("SELECT body FROM journal WHERE kind = 'events' ORDER BY seq"):
+            fh.write(bytes(body).rstrip(b"\n") + b"\n")
+    with open(decisions, "wb") as fh:
+        for (body,) in db.execute("SELECT body FROM decisions ORDER BY seq"):
+            fh.write(bytes(body) + b"\n")
+    return events, decisions
 
 
 def create_app(runtime: Runtime) -> Starlette:
@@ -458,6 +569,194 @@ def create_app(runtime: Runtime) -> Starlette:
         runtime.revoke_key(request.path_params["id"], who)
         return _Json({"revoked": request.path_params["id"]})
 
+    async def get_campaigns(request: Request) -> Response:
+        """List campaigns.
+        ---
+        summary: Coordinated campaigns the engine's detector has found, oldest first
+        description: '`status` is detected, established or merged (then `merged_into` names
+          the campaign it joined); `members` is a count; `first_seen`/`last_seen` are event
+          times (ms). Needs role reviewer or admin.'
+        responses:
+          '200':
+            description: '{"campaigns": [...]}'
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    campaigns: {type: array, items: {$ref: '#/components/schemas/CampaignRow'}}
+        """
+        guard(request, "review")
+        detector = runtime.engine.campaigns
+        rows = [] if detector is None else [_campaign_row(c) for c in detector.campaigns_]
+        return _Json({"campaigns": rows})
+
+    async def get_campaign(request: Request) -> Response:
+        """Explain a campaign.
+        ---
+        summary: The detector's explanation of one campaign
+        description: Members (with their counters), the links between them with kinds and
+          strengths, time windows, volume and harm, as `seawall campaigns --explain` prints
+          them. Needs role reviewer or admin.
+        parameters:
+          - {name: id, in: path, required: true, schema: {type: string, example: cmp-1}}
+        responses:
+          '200': {description: The explanation (docs/campaigns.md)}
+          '404': {description: No such campaign}
+        """
+        guard(request, "review")
+        campaign_id = request.path_params["id"]
+        detector = runtime.engine.campaigns
+        try:
+            if detector is None:
+                raise KeyError(campaign_id)
+            doc = detector.explain(campaign_id, runtime.engine)
+        except KeyError:
+            raise ApiError(404, f"no campaign {campaign_id!r}") from None
+        return _Json(doc)
+
+    async def post_case(request: Request) -> Response:
+        """Open a case.
+        ---
+        summary: Open a case against an operator; ids are case-0001, case-0002...
+        description: Needs role reviewer or admin. Recorded in the audit log.
+        requestBody:
+          required: true
+          content:
+            application/json: {schema: {$ref: '#/components/schemas/CaseIn'}}
+        responses:
+          '201': {description: '{"id", "operator", "note"}'}
+          '400': {description: Empty operator name}
+        """
+        who = guard(request, "review")
+        req = _decode(await body(request), CaseIn)
+        with _case_store(runtime) as store:
+            case = store.open_case(req.operator, req.note)
+        _audit(runtime, who, "case.open", case.id, {"operator": case.operator})
+        return _Json({"id": case.id, "operator": case.operator, "note": case.note},
+                     status_code=201)
+
+    async def get_cases(request: Request) -> Response:
+        """List cases.
+        ---
+        summary: Every case, oldest first
+        description: Needs role reviewer or admin.
+        responses:
+          '200': {description: '{"cases": [{"id", "operator", "note"}, ...]}'}
+        """
+        guard(request, "review")
+        with _case_store(runtime) as store:
+            rows = [{"id": c.id, "operator": c.operator, "note": c.note}
+                    for c in store.cases()]
+        return _Json({"cases": rows})
+
+    async def get_case(request: Request) -> Response:
+        """One case.
+        ---
+        summary: A case, its off-platform evidence with eligibility, and correlation counts
+        description: Eligibility uses the default cutoff (2019-12-07, docs/cases.md). No
+          account identifiers; those are in the export. Needs role reviewer or admin.
+        parameters:
+          - {name: id, in: path, required: true, schema: {type: string, example: case-0001}}
+        responses:
+          '200': {description: The case}
+          '404': {description: No such case}
+        """
+        guard(request, "review")
+        case_id = request.path_params["id"]
+        with _case_store(runtime, case_id) as store:
+            return _Json(_case_out(store, case_id))
+
+    async def post_evidence(request: Request) -> Response:
+        """Attach evidence.
+        ---
+        summary: Attach off-platform evidence (a domain, URL, phone number, name, claim...)
+        description: The value is checked and normalised by seawall.cases (a domain is
+          lower-cased; a phone number needs 7..15 digits); a bad one is answered 400 with
+          the reason. Needs role reviewer or admin. Recorded in the audit log.
+        parameters:
+          - {name: id, in: path, required: true, schema: {type: string}}
+        requestBody:
+          required: true
+          content:
+            application/json: {schema: {$ref: '#/components/schemas/EvidenceIn'}}
+        responses:
+          '201': {description: '{"id", "kind", "value", "date", "note"}'}
+          '400': {description: 'Bad kind, value or date; `error` says why'}
+          '404': {description: No such case}
+        """
+        who = guard(request, "review")
+        case_id = request.path_params["id"]
+        req = _decode(await body(request), EvidenceIn)
+        with _case_store(runtime, case_id) as store:
+            when = None if req.date is None else parse_date(req.date, "date")
+            item = store.attach(case_id, req.kind, req.value, date=when, note=req.note)
+        _audit(runtime, who, "case.attach", case_id,
+               {"evidence": item.id, "kind": item.kind, "value": item.value})
+        return _Json(_evidence_out(item), status_code=201)
+
+    async def post_correlate(request: Request) -> Response:
+        """Correlate a case.
+        ---
+        summary: Correlate the case with the service's on-platform evidence
+        description: Writes the journalled events (those since the last engine snapshot)
+          and every stored decision to NDJSON and runs the correlation of
+          `seawall cases correlate` on them; earlier results of the case are replaced. The
+          pseudonym/hash key is env SEAWALL_SECRET, as for the CLI. Needs role reviewer or
+          admin. Recorded in the audit log.
+        parameters:
+          - {name: id, in: path, required: true, schema: {type: string}}
+        responses:
+          '200': {description: 'The case after correlation (as GET /v1/cases/{id})'}
+          '404': {description: No such case}
+        """
+        who = guard(request, "review")
+        case_id = request.path_params["id"]
+        with _case_store(runtime, case_id) as store:
+            with tempfile.TemporaryDirectory(prefix="seawall-case-") as tmp:
+                events, decisions = _dump_on_platform(runtime, Path(tmp))
+                summary = store.correlate(case_id, [events], [decisions],
+                                          secret=_case_secret())
+            out = _case_out(store, case_id)
+        _audit(runtime, who, "case.correlate", case_id,
+               {"accounts": summary.accounts["total"],
+                "exhibits": sum(summary.exhibits.values())})
+        return _Json(out)
+
+    async def get_export(request: Request) -> Response:
+        """Export a case.
+        ---
+        summary: The case's evidence file as JSON (evidence.json plus the manifest hash)
+        description: 'An admin key exports with the legal role: real account identifiers
+          (with their pseudonyms alongside). A reviewer key exports with the investigator
+          role: accounts are pseudonymised (acct- and 12 hex digits, keyed with env
+          SEAWALL_SECRET). Reporters stay pseudonymised for both. `manifest_sha256` is the
+          hash `seawall cases verify --expect` checks for the same export written to disk.
+          Needs role reviewer or admin. Recorded in the audit log.'
+        parameters:
+          - {name: id, in: path, required: true, schema: {type: string}}
+        responses:
+          '200': {description: '{"role", "manifest_sha256", "evidence": evidence.json}'}
+          '404': {description: No such case}
+        """
+        from seawall.evidence import EvidenceError, export_evidence
+
+        who = guard(request, "review")
+        case_id = request.path_params["id"]
+        role = "legal" if who.role == "admin" else "investigator"
+        with (_case_store(runtime, case_id) as store,
+              tempfile.TemporaryDirectory(prefix="seawall-export-") as tmp):
+            try:
+                result = export_evidence(store, case_id, Path(tmp) / "evidence", role=role,
+                                         secret=_case_secret())
+            except EvidenceError as exc:
+                raise ApiError(400, str(exc)) from None
+            doc = orjson.loads((result.directory / "evidence.json").read_bytes())
+        _audit(runtime, who, "case.export", case_id,
+               {"role": role, "manifest_sha256": result.manifest_sha256})
+        return _Json({"role": role, "manifest_sha256": result.manifest_sha256,
+                      "evidence": doc})
+
     async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
@@ -498,6 +797,14 @@ def create_app(runtime: Runtime) -> Starlette:
         Route("/v1/keys", get_keys, methods=["GET"]),
         Route("/v1/keys", post_key, methods=["POST"]),
         Route("/v1/keys/{id}", delete_key, methods=["DELETE"]),
+        Route("/v1/campaigns", get_campaigns, methods=["GET"]),
+        Route("/v1/campaigns/{id}", get_campaign, methods=["GET"]),
+        Route("/v1/cases", get_cases, methods=["GET"]),
+        Route("/v1/cases", post_case, methods=["POST"]),
+        Route("/v1/cases/{id}", get_case, methods=["GET"]),
+        Route("/v1/cases/{id}/evidence", post_evidence, methods=["POST"]),
+        Route("/v1/cases/{id}/correlate", post_correlate, methods=["POST"]),
+        Route("/v1/cases/{id}/export", get_export, methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         ApiError: on_api_error, Conflict: on_conflict, NotFound: on_not_found,

@@ -17,7 +17,15 @@ from starlette.schemas import SchemaGenerator
 
 from seawall import __version__
 from seawall.events import Event, Registration
-from seawall.service.app import ActionIn, AppealIn, KeyIn, ReviewIn, create_app
+from seawall.service.app import (
+    ActionIn,
+    AppealIn,
+    CaseIn,
+    EvidenceIn,
+    KeyIn,
+    ReviewIn,
+    create_app,
+)
 from seawall.service.config import ServiceConfig
 
 __all__ = ["build_openapi"]
@@ -97,8 +105,21 @@ class DeliveryPage(msgspec.Struct):
     next: str
 
 
+class CampaignRow(msgspec.Struct):
+    """One campaign in ``GET /v1/campaigns``; times are event time (ms)."""
+
+    id: str
+    status: Literal["detected", "established", "merged"]
+    members: int
+    actioned: int
+    first_seen: int
+    last_seen: int
+    merged_into: str | None
+
+
 _TYPES: list[Any] = [Event, Registration, IngestResult, Verdict, DecisionPage, ReviewItem,
-                     Account, Delivery, DeliveryPage, AppealIn, ReviewIn, ActionIn, KeyIn]
+                     Account, Delivery, DeliveryPage, AppealIn, ReviewIn, ActionIn, KeyIn,
+                     CampaignRow, CaseIn, EvidenceIn]
 
 
 def _schema_only_app() -> Starlette:
