@@ -331,6 +331,7 @@ def evaluate(
     decisions: Iterable[Any] | str | Path | None = None,
     *,
     rules: str | Path | None = None,
+    model: str | Path | None = "default",
     strict: bool = False,
     progress: bool = False,
 ) -> Evaluation:
@@ -364,11 +365,13 @@ def evaluate(
         "decisions": None,
         # Without a rule file, engine-made decisions come from the built-in ruleset.
         "rules": _rules_info(rules) if rules is not None or decisions is None else None,
+        "model": (None if decisions is not None else
+                  "none (rules only)" if model is None else str(model)),
     }
     decision_problems: list[Problem] = []
     if decisions is None:
         config["decisions"] = {"source": "engine (seawall.replay)"}
-        decision_list = _run_engine(events_paths, rules, progress)
+        decision_list = _run_engine(events_paths, rules, model, progress)
     elif isinstance(decisions, (str, Path)):
         config["decisions"] = _file_info(Path(decisions))
         decision_list, decision_problems = read_decisions(decisions)
@@ -425,7 +428,7 @@ def evaluate(
 
 
 def _run_engine(events_paths: list[Path], rules: str | Path | None,
-                progress: bool) -> list[Decision]:
+                model: str | Path | None, progress: bool) -> list[Decision]:
     try:
         from seawall.replay import replay
     except ImportError as exc:
@@ -435,8 +438,9 @@ def _run_engine(events_paths: list[Path], rules: str | Path | None,
     from seawall.rules import RuleError
 
     try:
-        result = replay([str(p) for p in events_paths], rules=rules, progress=progress)
-    except RuleError as exc:  # already lists file:line: why
+        result = replay([str(p) for p in events_paths], rules=rules, model=model,
+                        progress=progress)
+    except (RuleError, ValueError) as exc:  # rule or model file: names file and why
         raise EvaluationError(str(exc)) from None
     return [_as_decision(d) for d in result.decisions]
 
@@ -668,10 +672,13 @@ def _examples(accounts: dict[str, _Account]) -> dict[str, list[dict[str, Any]]]:
               help="Write DIR/report.json and a self-contained DIR/report.html.")
 @click.option("--rules", type=click.Path(exists=True, dir_okay=False),
               help="Rule file for the engine (default: the built-in ruleset).")
+@click.option("--model", default="default", show_default=True,
+              help="Model file for the engine; `default` is the shipped model.")
+@click.option("--no-model", is_flag=True, help="Run the engine with rules only.")
 @click.option("--strict", is_flag=True, help="Stop at the first bad labels/decisions line.")
 def evaluate_command(more_events: tuple[str, ...], events: tuple[str, ...], labels: str,
                      decisions: str | None, report_dir: str | None, rules: str | None,
-                     strict: bool) -> None:
+                     model: str, no_model: bool, strict: bool) -> None:
     """Measure decisions against labels: recall, false positives, harm prevented.
 
     \b
@@ -682,7 +689,8 @@ def evaluate_command(more_events: tuple[str, ...], events: tuple[str, ...], labe
 
     try:
         ev = evaluate([*events, *more_events], labels,
-                      decisions=decisions, rules=rules, strict=strict,
+                      decisions=decisions, rules=rules, model=None if no_model else model,
+                      strict=strict,
                       progress=report.console(stderr=True).is_terminal)
     except EvaluationError as exc:
         raise click.ClickException(str(exc)) from None

@@ -289,6 +289,23 @@ def test_without_decisions_runs_the_engine(platform: dict[str, Path], tmp_path: 
     assert f"Error: {rules}:" in result.output and "Traceback" not in result.output
 
 
+def test_engine_runs_with_or_without_the_model(platform: dict[str, Path],
+                                              tmp_path: Path) -> None:
+    shipped = evaluate([platform["events"]], platform["labels"])
+    rules_only = evaluate([platform["events"]], platform["labels"], model=None)
+    assert shipped.config["model"] == "default"
+    assert rules_only.config["model"] == "none (rules only)"
+    bad = tmp_path / "model.json"
+    bad.write_text("{}")
+    result = CliRunner().invoke(cli, ["evaluate", "--events", str(platform["events"]),
+                                      "--labels", str(platform["labels"]), "--model", str(bad)])
+    assert result.exit_code == 1
+    assert f"Error: {bad}: not a Seawall model file" in result.output
+    result = CliRunner().invoke(cli, ["evaluate", "--events", str(platform["events"]),
+                                      "--labels", str(platform["labels"]), "--no-model"])
+    assert result.exit_code == 0, result.output
+
+
 def test_many_bad_lines_are_counted_not_flooded(platform: dict[str, Path],
                                                 tmp_path: Path) -> None:
     labels = tmp_path / "labels.jsonl"
