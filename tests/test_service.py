@@ -125,16 +125,6 @@ class Server:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
-@pytest.fixture
-def data(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def keys(data: Path) -> dict[str, str]:
-    return {role: make_key(data, role) for role in ("ingest", "reviewer", "admin")}
-
-
 def wait_for(predicate, what: str, timeout: float = 20.0):
     deadline = time.monotonic() + timeout
     while True:

@@ -42,16 +42,6 @@ def _ndjson(events: list[dict]) -> bytes:
     return b"".join(orjson.dumps(e) + b"\n" for e in ordered)
 
 
-@pytest.fixture
-def data(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def keys(data: Path) -> dict[str, str]:
-    return {role: make_key(data, role) for role in ("ingest", "reviewer", "admin")}
-
-
 @pytest.fixture(autouse=True)
 def secret(monkeypatch: pytest.MonkeyPatch) -> bytes:
     monkeypatch.setenv("SEAWALL_SECRET", SECRET)
