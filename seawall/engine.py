@@ -58,6 +58,7 @@ class EngineConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     report_weight_unreceived: float = 0.0  # reporter never received anything from the account
     report_text_min: float = 0.5        # report weight factor for attached text scored 0 ...
     report_text_max: float = 1.5        # ... and scored 1 by the report-text classifier
+    revisit_window: int = 3_600         # an actioned sign-up revisits its entities' recent ones
     batch_size: int = 4096
     clients: dict[str, str] = msgspec.field(default_factory=lambda: dict(DEFAULT_CLIENTS))
     automation_clients: list[str] = msgspec.field(
@@ -77,6 +78,7 @@ class EngineConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         p[K.P_W_UNRECEIVED] = self.report_weight_unreceived
         p[K.P_TEXT_MIN] = self.report_text_min
         p[K.P_TEXT_MAX] = self.report_text_max
+        p[K.P_REVISIT] = self.revisit_window * 1000
         return p
 
 
@@ -230,12 +232,14 @@ class Engine:
         st.ensure(len(ing.account_names), len(ing.entities), len(ing.groups), 2 * n,
                   ing.clock, self.config.retention * 1000)
         # an event is evidence about at most two accounts (e.g. a false report: the
-        # reported account and the reporter), so at most 2n decisions and records
-        out = np.zeros((2 * n, K.D_N), np.int64)
-        out_score = np.zeros(2 * n, np.float64)
-        out_sig = self._out_sig(2 * n)
+        # reported account and the reporter), and an actioned registration revisits up to
+        # 3 * RECENT recent ones from its entities: that bounds decisions and records
+        bound = 2 * n + K.REVISITS * int(np.count_nonzero(ev[:, K.EV_TYPE] == K.REGISTRATION))
+        out = np.zeros((bound, K.D_N), np.int64)
+        out_score = np.zeros(bound, np.float64)
+        out_sig = self._out_sig(bound)
         evflags = np.zeros(n, np.int8)
-        nrec = 2 * n if self.recorder is not None else 0
+        nrec = bound if self.recorder is not None else 0
         rec = np.zeros((nrec, len(self.rules.signal_names)), np.float64)
         rec_meta = np.zeros((nrec, 3), np.int64)
         rs = self.rules
@@ -276,8 +280,11 @@ class Engine:
         at least as severe, then the account's marks."""
         lo &= 2**64 - 1
         hi &= 2**64 - 1
-        rules_fired = lo | ((hi & (2**62 - 1)) << 64)
+        rules_fired = lo | ((hi & (2**61 - 1)) << 64)
         reasons = self.rules.reasons(rules_fired, marks)
+        if hi & K.FIRED_REVISIT:
+            # decided again when a later sign-up from the same entities was actioned
+            reasons.insert(min(1, len(reasons)), "REGISTRATION_CLUSTER")
         for m in (0, 1):
             if not hi >> (62 + m) & 1 or self.model is None:
                 continue
@@ -326,8 +333,10 @@ class Engine:
         out_score = np.zeros(2, np.float64)
         stats = np.zeros(K.NST, np.int64)
         rs = self.rules
+        params = self.params.copy()
+        params[K.P_REVISIT] = 0   # a question changes no other account
         nd, _ = K.run_batch(ev, st.acc_t, st.acc_c, st.acc_f, st.ent_t, st.ent_c, st.groups,
-                            st.pairs, st.members, st.used, self.params, rs.code, rs.consts,
+                            st.pairs, st.members, st.used, params, rs.code, rs.consts,
                             rs.meta, rs.scores, self.reg_model, self.beh_model, self.policy,
                             out, out_score, self._out_sig(2), stats, self._sig, self._stack,
                             np.zeros(1, np.int8), np.zeros((0, 1)), np.zeros((0, 3), np.int64))

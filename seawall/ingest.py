@@ -40,12 +40,19 @@ from seawall.events import (
     decode_event,
     decode_unchecked,
 )
-from seawall.state import ENTITY_DEVICE, ENTITY_IP_BLOCK, ENTITY_NUMBER_BLOCK
+from seawall.state import (
+    ENTITY_DEVICE,
+    ENTITY_IP_BLOCK,
+    ENTITY_NUMBER_BLOCK,
+    VERIF_NONE,
+    VERIF_SMS,
+    VERIF_VOICE,
+)
 
 _TRI = {None: -1, False: 0, True: 1}
 _KIND = {"text": K.KIND_TEXT, "media": K.KIND_MEDIA, "link": K.KIND_LINK,
          "voice": K.KIND_VOICE, "other": K.KIND_OTHER}
-_VERIF = {None: -1, "sms": 0, "voice": 1, "none": 2}
+_VERIF = {None: -1, "sms": VERIF_SMS, "voice": VERIF_VOICE, "none": VERIF_NONE}
 _REASON = {"spam": 0, "scam": 1, "abuse": 2, "other": 3}
 DUPLICATE = "duplicate"
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|\(byte \d+\)|\d{2,}")

@@ -55,7 +55,10 @@ STAGE_REGISTRATION, STAGE_MESSAGING, STAGE_FEEDBACK = 0, 1, 2
 P_REPLY_WINDOW, P_LEAVE_WINDOW, P_GAP_MAX, P_GAP_ALPHA = 0, 1, 2, 3
 P_W_STRANGER, P_W_YOUNG, P_YOUNG_AGE, P_W_PROLIFIC, P_PROLIFIC, P_W_UNRECEIVED = 4, 5, 6, 7, 8, 9
 P_TEXT_MIN, P_TEXT_MAX = 10, 11
-NP = 12
+P_REVISIT = 12   # ms: an actioned sign-up revisits registrations this recent from its entities
+NP = 13
+REVISITS = 3 * S.RECENT   # most accounts one registration can revisit
+FIRED_REVISIT = 1 << 61   # in D_FIRED_HI: decided on revisit, at a later sign-up's event
 # decision output columns
 D_ROW, D_ACC, D_LEVEL, D_STAGE, D_FIRED_LO, D_FIRED_HI, D_MARKS = range(7)
 D_N = 7
@@ -76,7 +79,7 @@ _W10M = np.array([S.W10M_MSGS])
 _W1H = np.array([S.W1H_MSGS, S.W1H_FC, S.W1H_GROUPS, S.W1H_ADDS, S.W1H_REPLIES])
 _W24H = np.array([S.W24H_MSGS, S.W24H_FC, S.W24H_RCPT, S.W24H_GROUPS, S.W24H_ADDS,
                   S.W24H_FILED])
-_E1H = np.array([S.EW1H_REGS])
+_E1H = np.array([S.EW1H_REGS, S.EW1H_RISKY])
 _E24H = np.array([S.EW24H_REGS])
 
 
@@ -287,6 +290,45 @@ def _decide(i, t, target, stage, acc_t, acc_c, acc_f, ent_t, ent_c, code, consts
 
 
 @njit(cache=True)
+def _revisit(i, t, a, window, acc_t, acc_c, acc_f, ent_t, ent_c, code, consts, meta, scores,
+             reg_model, beh_model, policy, out, out_score, out_sig, sig, stack, rec, rec_meta,
+             nd, nrec):
+    """Sign-up ``a`` was just banned or restricted: the registrations shortly before it from
+    the same number block, network or device are decided again at the registration stage,
+    on what is known now (a farm's first accounts look harmless until the third arrives).
+    Each is judged on its own signals by the same rules; the revisit only gives them the
+    chance."""
+    seen = np.full(REVISITS, -1, np.int64)
+    ns = 0
+    for col in (S.C_NB, S.C_IPB, S.C_DEV):
+        e = acc_c[a, col]
+        if e < 0:
+            continue
+        for k in range(min(ent_c[e, S.EC_REGISTERED], S.RECENT)):
+            b = ent_c[e, S.EC_RECENT + k]
+            if b == a or acc_c[b, S.C_ENF] >= LEVEL_RESTRICT:
+                continue
+            reg = acc_t[b, S.T_REG]
+            if reg < 0 or t - reg > window:
+                continue
+            dup = False
+            for j in range(ns):
+                if seen[j] == b:
+                    dup = True
+            if dup:
+                continue
+            seen[ns] = b
+            ns += 1
+            before = nd
+            nd, nrec = _decide(i, t, b, STAGE_REGISTRATION, acc_t, acc_c, acc_f, ent_t, ent_c,
+                               code, consts, meta, scores, reg_model, beh_model, policy, out,
+                               out_score, out_sig, sig, stack, rec, rec_meta, nd, nrec)
+            if nd > before:
+                out[before, D_FIRED_HI] |= FIRED_REVISIT
+    return nd, nrec
+
+
+@njit(cache=True)
 def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, used,
               params, code, consts, meta, scores, reg_model, beh_model, policy, out,
               out_score, out_sig, stats, sig, stack, evflags, rec, rec_meta):
@@ -423,6 +465,8 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
         elif etype == REGISTRATION:
             if acc_t[a, S.T_REG] < 0:
                 acc_t[a, S.T_REG] = t
+            risky = (ev[i, EV_CFLAGS] & (S.CLIENT_UNOFFICIAL | S.CLIENT_OUTDATED)) != 0 \
+                or ev[i, EV_VERIF] == S.VERIF_NONE
             for col, ecol in ((S.C_NB, EV_NB), (S.C_IPB, EV_IPB), (S.C_DEV, EV_DEV)):
                 e = ev[i, ecol]
                 acc_c[a, col] = e
@@ -431,6 +475,9 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
                     roll(ent_c, ent_t, e, S.E_B24H, _E24H, t, DAY)
                     ent_c[e, S.EW1H_REGS + 1] += 1
                     ent_c[e, S.EW24H_REGS + 1] += 1
+                    if risky:
+                        ent_c[e, S.EW1H_RISKY + 1] += 1
+                    ent_c[e, S.EC_RECENT + ent_c[e, S.EC_REGISTERED] % S.RECENT] = a
                     ent_c[e, S.EC_REGISTERED] += 1
             acc_c[a, S.C_CLIENT_FLAGS] = ev[i, EV_CFLAGS]
             acc_c[a, S.C_VERIFICATION] = ev[i, EV_VERIF]
@@ -586,6 +633,12 @@ def run_batch(ev, acc_t, acc_c, acc_f, ent_t, ent_c, groups, pairs, members, use
             nd, nrec = _decide(i, t, target, stage, acc_t, acc_c, acc_f, ent_t, ent_c, code,
                                consts, meta, scores, reg_model, beh_model, policy, out,
                                out_score, out_sig, sig, stack, rec, rec_meta, nd, nrec)
+            if (stage == STAGE_REGISTRATION and acc_c[target, S.C_ENF] >= LEVEL_RESTRICT
+                    and params[P_REVISIT] > 0):
+                nd, nrec = _revisit(i, t, target, params[P_REVISIT], acc_t, acc_c, acc_f,
+                                    ent_t, ent_c, code, consts, meta, scores, reg_model,
+                                    beh_model, policy, out, out_score, out_sig, sig, stack,
+                                    rec, rec_meta, nd, nrec)
         if second >= 0:
             nd, nrec = _decide(i, t, second, STAGE_MESSAGING, acc_t, acc_c, acc_f, ent_t, ent_c,
                                code, consts, meta, scores, reg_model, beh_model, policy, out,

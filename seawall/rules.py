@@ -53,7 +53,7 @@ from seawall.decisions import ACTIONS
 RULE_STAGES = ("registration", "messaging", "feedback")
 RULE_ACTIONS = ("ban", "restrict", "challenge", "review", "mark")
 ACTION_MARK = 6  # rule-only action code beyond the enforcement levels
-MAX_RULES = 126  # fired-rule bits; the last two bits are the models'
+MAX_RULES = 125  # fired-rule bits; the last three mark a revisit and the two models
 MAX_MARKS = 30
 _REASON = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")

@@ -54,6 +54,13 @@ SIGNALS: tuple[Signal, ...] = (
     Signal("regs_device_1h", "registration",
            "Registrations in the last hour from the same device."),
     Signal("regs_device_24h", "registration", "As above, last 24 hours."),
+    Signal("risky_regs_number_block_1h", "registration",
+           "Registrations in the last hour from the same number block that came with a "
+           "modified or outdated client or without verification, this one included: a burst "
+           "of them is a farm, SIMs bought in sequence by a company are not.",
+           "WeChat Ianus (Yuan et al., 2019): sign-ups clustered by time and attributes"),
+    Signal("risky_regs_ip_block_1h", "registration", "The same for the IP block."),
+    Signal("risky_regs_device_1h", "registration", "The same for the device."),
     Signal("number_block_abuse_share", "registration",
            "Share of accounts registered from this number block that were banned or "
            "restricted; unknown below 2 accounts.", "WhatsApp (2019): similar numbers abused"),
@@ -183,64 +190,67 @@ REGS_IP_BLOCK_1H = 3
 REGS_IP_BLOCK_24H = 4
 REGS_DEVICE_1H = 5
 REGS_DEVICE_24H = 6
-NUMBER_BLOCK_ABUSE_SHARE = 7
-IP_BLOCK_ABUSE_SHARE = 8
-DEVICE_ABUSE_SHARE = 9
-NUMBER_BLOCK_ACTIONED = 10
-IP_BLOCK_ACTIONED = 11
-DEVICE_ACTIONED = 12
-DEVICE_ACCOUNTS = 13
-CLIENT_UNOFFICIAL = 14
-CLIENT_AUTOMATION = 15
-CLIENT_OUTDATED = 16
-VERIFICATION_NONE = 17
-BUSINESS = 18
-MSGS_15S = 19
-MSGS_1M = 20
-MSGS_10M = 21
-MSGS_1H = 22
-MSGS_24H = 23
-MSGS_TOTAL = 24
-RECIPIENTS_24H = 25
-FIRST_CONTACTS_1H = 26
-FIRST_CONTACTS_24H = 27
-FIRST_CONTACTS_TOTAL = 28
-STRANGER_SHARE = 29
-REPLY_RATE = 30
-RECENT_REPLY_RATE = 31
-TYPED_SHARE = 32
-GAP_CV = 33
-BURSTINESS = 34
-ACTIVE_HOURS_24H = 35
-LINK_SHARE = 36
-MEDIA_SHARE = 37
-FORWARDED_SHARE = 38
-GROUPS_CREATED_1H = 39
-GROUPS_CREATED_24H = 40
-MEMBERS_ADDED_1H = 41
-MEMBERS_ADDED_24H = 42
-STRANGER_ADD_SHARE = 43
-ADDED_LEFT_SHARE = 44
-REACHED = 45
-REPORTERS = 46
-CREDIBLE_REPORTERS = 47
-CREDIBLE_REPORTS = 48
-REPORT_RATE = 49
-BLOCKERS = 50
-CREDIBLE_BLOCKERS = 51
-BLOCK_RATE = 52
-REPORTS_FILED_24H = 53
-FALSE_REPORT_CROWD = 54
-SINCE_TAKEOVER = 55
-MSGS_SINCE_TAKEOVER = 56
-FIRST_CONTACTS_SINCE_TAKEOVER = 57
-UNTYPED_SINCE_TAKEOVER = 58
-BASELINE_HOURLY = 59
-REFUSED_ATTEMPTS = 60
-CAMPAIGN_MEMBER = 61
-CAMPAIGN_INFRASTRUCTURE = 62
-REGISTRATION_MODEL = 63
-BEHAVIOUR_MODEL = 64
+RISKY_REGS_NUMBER_BLOCK_1H = 7
+RISKY_REGS_IP_BLOCK_1H = 8
+RISKY_REGS_DEVICE_1H = 9
+NUMBER_BLOCK_ABUSE_SHARE = 10
+IP_BLOCK_ABUSE_SHARE = 11
+DEVICE_ABUSE_SHARE = 12
+NUMBER_BLOCK_ACTIONED = 13
+IP_BLOCK_ACTIONED = 14
+DEVICE_ACTIONED = 15
+DEVICE_ACCOUNTS = 16
+CLIENT_UNOFFICIAL = 17
+CLIENT_AUTOMATION = 18
+CLIENT_OUTDATED = 19
+VERIFICATION_NONE = 20
+BUSINESS = 21
+MSGS_15S = 22
+MSGS_1M = 23
+MSGS_10M = 24
+MSGS_1H = 25
+MSGS_24H = 26
+MSGS_TOTAL = 27
+RECIPIENTS_24H = 28
+FIRST_CONTACTS_1H = 29
+FIRST_CONTACTS_24H = 30
+FIRST_CONTACTS_TOTAL = 31
+STRANGER_SHARE = 32
+REPLY_RATE = 33
+RECENT_REPLY_RATE = 34
+TYPED_SHARE = 35
+GAP_CV = 36
+BURSTINESS = 37
+ACTIVE_HOURS_24H = 38
+LINK_SHARE = 39
+MEDIA_SHARE = 40
+FORWARDED_SHARE = 41
+GROUPS_CREATED_1H = 42
+GROUPS_CREATED_24H = 43
+MEMBERS_ADDED_1H = 44
+MEMBERS_ADDED_24H = 45
+STRANGER_ADD_SHARE = 46
+ADDED_LEFT_SHARE = 47
+REACHED = 48
+REPORTERS = 49
+CREDIBLE_REPORTERS = 50
+CREDIBLE_REPORTS = 51
+REPORT_RATE = 52
+BLOCKERS = 53
+CREDIBLE_BLOCKERS = 54
+BLOCK_RATE = 55
+REPORTS_FILED_24H = 56
+FALSE_REPORT_CROWD = 57
+SINCE_TAKEOVER = 58
+MSGS_SINCE_TAKEOVER = 59
+FIRST_CONTACTS_SINCE_TAKEOVER = 60
+UNTYPED_SINCE_TAKEOVER = 61
+BASELINE_HOURLY = 62
+REFUSED_ATTEMPTS = 63
+CAMPAIGN_MEMBER = 64
+CAMPAIGN_INFRASTRUCTURE = 65
+REGISTRATION_MODEL = 66
+BEHAVIOUR_MODEL = 67
 _INDEX = {s.name: i for i, s in enumerate(SIGNALS)}
 NAMES: tuple[str, ...] = tuple(s.name for s in SIGNALS)
 SIG_REG_MODEL = REGISTRATION_MODEL
@@ -300,6 +310,9 @@ def compute(a, t, acc_t, acc_c, acc_f, ent_t, ent_c, out):
     out[REGS_IP_BLOCK_24H] = _entity(ent_t, ent_c, ipb, S.EW24H_REGS, S.E_B24H, t, DAY)
     out[REGS_DEVICE_1H] = _entity(ent_t, ent_c, dev, S.EW1H_REGS, S.E_B1H, t, H)
     out[REGS_DEVICE_24H] = _entity(ent_t, ent_c, dev, S.EW24H_REGS, S.E_B24H, t, DAY)
+    out[RISKY_REGS_NUMBER_BLOCK_1H] = _entity(ent_t, ent_c, nb, S.EW1H_RISKY, S.E_B1H, t, H)
+    out[RISKY_REGS_IP_BLOCK_1H] = _entity(ent_t, ent_c, ipb, S.EW1H_RISKY, S.E_B1H, t, H)
+    out[RISKY_REGS_DEVICE_1H] = _entity(ent_t, ent_c, dev, S.EW1H_RISKY, S.E_B1H, t, H)
     out[NUMBER_BLOCK_ABUSE_SHARE] = _abuse_share(ent_c, nb)
     out[IP_BLOCK_ABUSE_SHARE] = _abuse_share(ent_c, ipb)
     out[DEVICE_ABUSE_SHARE] = _abuse_share(ent_c, dev)
@@ -313,7 +326,7 @@ def compute(a, t, acc_t, acc_c, acc_f, ent_t, ent_c, out):
     out[CLIENT_OUTDATED] = (1.0 if cf & S.CLIENT_OUTDATED else 0.0) if known else NAN
     out[CLIENT_AUTOMATION] = (1.0 if cf & S.CLIENT_AUTOMATION else 0.0) if known else NAN
     v = c[a, S.C_VERIFICATION]
-    out[VERIFICATION_NONE] = NAN if v < 0 else (1.0 if v == 2 else 0.0)
+    out[VERIFICATION_NONE] = NAN if v < 0 else (1.0 if v == S.VERIF_NONE else 0.0)
     out[BUSINESS] = 1.0 if c[a, S.C_FLAGS] & S.FLAG_BUSINESS else 0.0
     # messaging
     out[MSGS_15S] = ring_count(c, acc_t, a, S.C_RING, S.T_RING, t)

@@ -111,6 +111,9 @@ FLAG_ACTIONED_COUNTED = 2
 FLAG_BUSINESS = 4
 FLAG_REINSTATED = 8   # a person lifted an action: automatic ones stop at `review`
 
+# registration verification (C_VERIFICATION; -1: not given)
+VERIF_SMS, VERIF_VOICE, VERIF_NONE = 0, 1, 2
+
 # client flags (C_CLIENT_FLAGS)
 CLIENT_UNOFFICIAL = 1
 CLIENT_OUTDATED = 2
@@ -127,7 +130,10 @@ EW24H_REGS = 2
 EC_REGISTERED = 4
 EC_ACTIONED = 5
 EC_CAMPAIGN = 6    # 1 + number of an active campaign that registered here (0: none)
-NEC = 7
+EW1H_RISKY = 7     # registrations with a modified/outdated client or no verification, 1 h
+EC_RECENT = 9      # the last RECENT accounts registered here (a ring, by EC_REGISTERED)
+RECENT = 4
+NEC = EC_RECENT + RECENT
 ENTITY_NUMBER_BLOCK = 0
 ENTITY_IP_BLOCK = 1
 ENTITY_DEVICE = 2

@@ -166,13 +166,48 @@ def test_registration_decisions_happen_on_the_registration_event():
                          device=f"emu{i}", client="gbwhatsapp/17.5", verification="none",
                          id=f"r{i}"))
     _, decisions, _ = run(lines)
-    # a modified client alone is challenged (people use them too); the eighth registration
-    # from one number block within the hour is a farm
+    # a modified client alone is challenged (people use them too); the third such sign-up
+    # from one number block within the hour is a farm, and the two before it are revisited
     assert [(d.account, d.action, d.stage, d.event) for d in decisions] == [
-        (f"farm{i}", "challenge" if i < 7 else "ban", "registration", f"r{i}") for i in range(9)]
+        ("farm0", "challenge", "registration", "r0"),
+        ("farm1", "challenge", "registration", "r1"),
+        ("farm2", "ban", "registration", "r2"),
+        ("farm0", "ban", "registration", "r2"),
+        ("farm1", "ban", "registration", "r2"),
+    ] + [(f"farm{i}", "ban", "registration", f"r{i}") for i in range(3, 9)]
     assert decisions[0].reasons == ["UNOFFICIAL_CLIENT", "RISKY_REGISTRATION"]
-    assert decisions[7].reasons == ["REGISTRATION_FARM_BURST", "UNOFFICIAL_CLIENT",
+    assert decisions[2].reasons == ["REGISTRATION_RISKY_BURST", "UNOFFICIAL_CLIENT",
                                     "RISKY_REGISTRATION"]
+    assert decisions[3].reasons == ["REGISTRATION_RISKY_BURST", "REGISTRATION_CLUSTER",
+                                    "UNOFFICIAL_CLIENT", "RISKY_REGISTRATION"]
+    assert decisions[9].reasons[0] == "REGISTRATION_FARM_BURST"
+
+
+def test_company_sims_in_sequence_are_not_a_farm():
+    # a company registers new staff on consecutive SIMs from the office network, minutes
+    # apart; two of them on a modified app: re-verified, nobody restricted or banned
+    lines = [reg(T0 + i * 2 * M, f"staff{i}", phone=f"+15557770{i:03d}", ip="198.51.100.9",
+                 device=f"phone{i}", client="gbwhatsapp/17.5" if i in (1, 4) else "ios/24.3",
+                 verification="sms", id=f"r{i}") for i in range(8)]
+    eng, decisions, _ = run(lines)
+    assert [(d.account, d.action) for d in decisions] == [
+        ("staff1", "challenge"), ("staff4", "challenge")]
+    sig = eng.account("staff7")["signals"]
+    assert (sig["regs_number_block_1h"], sig["risky_regs_number_block_1h"]) == (8.0, 2.0)
+
+
+def test_revisit_is_bounded_by_its_window():
+    # the first two risky sign-ups were two hours before the third: not revisited
+    lines = [reg(T0 + i * M, f"farm{i}", phone=f"+15557770{i:03d}", client="gbwhatsapp/17.5",
+                 verification="none", id=f"r{i}") for i in range(2)]
+    lines += [reg(T0 + 2 * H + i * M, f"farm{i}", phone=f"+15557770{i:03d}",
+                  client="gbwhatsapp/17.5", verification="none", id=f"r{i}")
+              for i in range(2, 5)]
+    _, decisions, _ = run(lines)
+    banned = [d.account for d in decisions if d.action == "ban"]
+    assert banned == ["farm4", "farm2", "farm3"]
+    _, decisions, _ = run(lines, config=EngineConfig(revisit_window=0))
+    assert [d.account for d in decisions if d.action == "ban"] == ["farm4"]
 
 
 def test_automation_libraries_are_restricted_at_registration():
@@ -389,6 +424,20 @@ def test_check_registration_answers_without_changing_state():
     ok = Registration(ts=T0 + 5 * M, account="alice", phone="+4915112345678",
                       client="android/2.24.1", verification="sms")
     assert eng.check_registration(ok).action == "allow"
+
+
+def test_check_registration_revisits_nobody():
+    lines = [reg(T0 + i * M, f"farm{i}", phone=f"+15557770{i:03d}", client="gbwhatsapp/17.5",
+                 verification="none") for i in range(2)]
+    eng, decisions, _ = run(lines)
+    assert [d.action for d in decisions] == ["challenge", "challenge"]
+    probe = Registration(ts=T0 + 3 * M, account="farm2", phone="+15557770002",
+                         client="gbwhatsapp/17.5", verification="none")
+    before = eng.state.acc_c.copy()
+    v = eng.check_registration(probe)
+    assert (v.action, v.reasons[0]) == ("deny", "REGISTRATION_RISKY_BURST")
+    assert (eng.state.acc_c[:2] == before[:2]).all()
+    assert [eng.account(f"farm{i}")["state"] for i in range(2)] == ["challenge", "challenge"]
 
 
 def test_snapshot_and_restore_continue_exactly(tmp_path):
