@@ -33,10 +33,11 @@ TARGET_FPR = {"review": 0.01, "challenge": 0.0005, "restrict": 0.0002, "ban": 0.
 
 
 def limit_registration_model(bundle) -> None:
-    """The registration model only challenges: what is known at sign-up separates poorly
-    (held-out AUC about 0.75 on simulated sign-ups), and on unseen simulations its restricts
-    and bans hit people on modified clients behind busy networks. Its score stays a signal
-    that rules combine with behaviour."""
+    """The registration model alone only reviews and challenges: a single sign-up separates
+    poorly (held-out AUC about 0.73 on simulated sign-ups), and on unseen simulations its
+    restricts hit people on modified clients. Its score stays a signal: the rule
+    `registration_model_in_burst` restricts on it when the sign-up's number block or device
+    is in a risky burst or carries actioned accounts."""
     if bundle.registration is not None:
         bundle.registration.thresholds["restrict"] = None
         bundle.registration.thresholds["ban"] = None

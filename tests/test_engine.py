@@ -180,20 +180,26 @@ def test_registration_decisions_happen_on_the_registration_event():
                                     "RISKY_REGISTRATION"]
     assert decisions[3].reasons == ["REGISTRATION_RISKY_BURST", "REGISTRATION_CLUSTER",
                                     "UNOFFICIAL_CLIENT", "RISKY_REGISTRATION"]
-    assert decisions[9].reasons[0] == "REGISTRATION_FARM_BURST"
+    assert decisions[9].reasons[:2] == ["REGISTRATION_RISKY_BURST", "ABUSED_NUMBER_BLOCK"]
 
 
 def test_company_sims_in_sequence_are_not_a_farm():
     # a company registers new staff on consecutive SIMs from the office network, minutes
-    # apart; two of them on a modified app: re-verified, nobody restricted or banned
+    # apart; three of ten on a modified or old app: nobody restricted or banned
+    risky = {1: "gbwhatsapp/17.5", 4: "android/2.19.0", 7: "fmwhatsapp/9.8"}
     lines = [reg(T0 + i * 2 * M, f"staff{i}", phone=f"+15557770{i:03d}", ip="198.51.100.9",
-                 device=f"phone{i}", client="gbwhatsapp/17.5" if i in (1, 4) else "ios/24.3",
-                 verification="sms", id=f"r{i}") for i in range(8)]
+                 device=f"phone{i}", client=risky.get(i, "ios/24.3"), verification="sms",
+                 id=f"r{i}") for i in range(10)]
     eng, decisions, _ = run(lines)
+    # (an outdated app alone is only a mark: it lowers later thresholds)
     assert [(d.account, d.action) for d in decisions] == [
-        ("staff1", "challenge"), ("staff4", "challenge")]
-    sig = eng.account("staff7")["signals"]
-    assert (sig["regs_number_block_1h"], sig["risky_regs_number_block_1h"]) == (8.0, 2.0)
+        ("staff1", "challenge"), ("staff7", "challenge")]
+    sig = eng.account("staff9")["signals"]
+    assert (sig["regs_number_block_1h"], sig["risky_regs_number_block_1h"]) == (10.0, 3.0)
+    # the same three sign-ups with nobody else from the block in that hour: a farm
+    _, decisions, _ = run([line for i, line in enumerate(lines) if i in risky])
+    assert [(d.account, d.action) for d in decisions] == [
+        ("staff1", "challenge"), ("staff7", "ban"), ("staff1", "ban"), ("staff4", "ban")]
 
 
 def test_revisit_is_bounded_by_its_window():
@@ -411,7 +417,7 @@ def test_check_registration_answers_without_changing_state():
     known = (len(eng.ingest.entities), len(eng.ingest.platforms), len(eng.ingest.accounts))
     v1 = eng.check_registration(probe)
     v2 = eng.check_registration(probe)
-    assert (v1.action, v1.reasons[0]) == ("deny", "REGISTRATION_FARM_BURST")
+    assert (v1.action, v1.reasons[0]) == ("deny", "REGISTRATION_RISKY_BURST")
     assert (v2.action, v2.reasons) == (v1.action, v1.reasons)
     assert (eng.state.ent_c == before).all()
     assert eng.account("farm9") is None
