@@ -278,3 +278,32 @@ def test_a_damaged_model_file_is_refused_or_still_scores(trained, tmp_path_facto
         scores = bundle.score(m, sig)
         assert scores.shape == (3,)
     assert bundle.policy().shape == (2, 5)
+
+
+def test_the_shipped_registration_model_acts_only_inside_a_risky_burst():
+    # three unverified sign-ups on a modified app from one number block are a farm (rules);
+    # the fourth, on an official app and verified, is only challenged by the rules, while
+    # the shipped registration model restricts it; a lone modified-app sign-up elsewhere is
+    # challenged with or without the model
+    t0, m = 1_767_571_200_000, 60_000
+
+    def reg(ts, account, phone, client, verification, ip="198.51.100.9"):
+        return json.dumps({"type": "registration", "ts": ts, "account": account,
+                           "phone": phone, "ip": ip, "device": f"dev-{account}",
+                           "client": client, "verification": verification}).encode()
+
+    lines = [reg(t0 + i * m, f"farm{i}", f"+15557770{i:03d}", "gbwhatsapp/17.5", "none")
+             for i in range(3)]
+    lines += [reg(t0 + 5 * m, "farm3", "+15557770005", "ios/24.3", "sms"),
+              reg(t0 + 6 * m, "lone", "+4915112345678", "gbwhatsapp/17.5", "sms",
+                  ip="203.0.113.5")]
+    final = {}
+    for model in (None, "default"):
+        decisions, _ = Engine(model=model, text_scorer=None).ingest_lines(lines)
+        final[model] = {d.account: (d.action, d.reasons[0]) for d in decisions}
+    assert final[None]["farm3"] == ("challenge", "ABUSE_HISTORY_CHALLENGE")
+    assert final["default"]["farm3"] == ("restrict", "REGISTRATION_MODEL_IN_BURST")
+    assert final[None]["lone"] == ("challenge", "UNOFFICIAL_CLIENT")
+    assert final["default"]["lone"][0] == "challenge"
+    for model in (None, "default"):
+        assert [final[model][f"farm{i}"][0] for i in range(3)] == ["ban"] * 3
