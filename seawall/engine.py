@@ -484,7 +484,10 @@ class Engine:
         except (OSError, ValueError, KeyError, msgspec.DecodeError, pickle.UnpicklingError) as exc:
             raise ValueError(f"{path}: not a Seawall snapshot ({exc})") from None
         eng.stats = arrays.pop("stats")
-        eng.state = S.State.from_arrays(arrays)
+        try:
+            eng.state = S.State.from_arrays(arrays)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
         ing = eng.ingest
         ing.clock = meta["clock"]
         ing.account_names = list(meta["accounts"])

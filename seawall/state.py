@@ -220,6 +220,18 @@ class State:
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> State:
+        """The state saved by :meth:`arrays`; ValueError if it was written by an engine with
+        another row layout (the compiled code would read and write past its rows)."""
+        fresh = cls().arrays()
+        problems = [f"{k}: {arrays[k].shape[1:]} columns, this engine has {v.shape[1:]}"
+                    for k, v in fresh.items()
+                    if k in arrays and (arrays[k].shape[1:] != v.shape[1:]
+                                        or arrays[k].dtype != v.dtype)]
+        missing = sorted(set(fresh) - set(arrays))
+        if problems or missing:
+            raise ValueError("state written by an engine with another layout ("
+                             + "; ".join(problems + [f"{k} missing" for k in missing])
+                             + "): replay the events into this version instead")
         state = cls.__new__(cls)
         for k, v in arrays.items():
             setattr(state, k, np.ascontiguousarray(v))

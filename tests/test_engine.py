@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import orjson
 import pytest
 
@@ -457,6 +458,18 @@ def test_snapshot_and_restore_continue_exactly(tmp_path):
     second, _ = eng2.ingest_lines(lines[50:])  # overlap: ids already seen are ignored
     assert [d.to_json() for d in first + second] == [d.to_json() for d in full]
     assert eng2.counters["duplicates"] == 10
+
+
+def test_a_snapshot_from_another_state_layout_is_refused(tmp_path):
+    eng, _, _ = run([reg(T0, "a")])
+    eng.snapshot(tmp_path / "snap.npz")
+    with np.load(tmp_path / "snap.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["ent_c"] = arrays["ent_c"][:, :7]  # entity rows as an older version wrote them
+    with open(tmp_path / "old.npz", "wb") as f:
+        np.savez(f, **arrays)
+    with pytest.raises(ValueError, match=r"old\.npz: .*another layout.*ent_c"):
+        Engine.restore(tmp_path / "old.npz", text_scorer=None)
 
 
 def test_manual_actions_and_reinstate_stop_automatic_enforcement():
