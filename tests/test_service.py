@@ -189,6 +189,27 @@ def test_ingest_json_array_positions_and_check_registration(data: Path,
             "Content-Type": "application/json"}).status_code == 400
 
 
+def test_the_journal_keeps_no_phone_number_or_ip_address(data: Path,
+                                                         keys: dict[str, str]) -> None:
+    events = [registration("a1", T0, phone="+4915112345678") | {"ip": "203.0.113.77"},
+              {"type": "session", "ts": T0 + 9, "account": "a1", "ip": "2001:db8:abcd:12::1",
+               "device": "dev-a1"}]
+    body = ndjson(events) + b'{"type":"registration","ts":5,"account":"y","phone":"+4915'
+    with Server(ServiceConfig(data=str(data), model=None)) as s, s.client(keys["ingest"]) as c:
+        out = c.post("/v1/events", content=body,
+                     headers={"Content-Type": "application/x-ndjson"}).json()
+        assert (out["accepted"], [r["position"] for r in out["rejected"]]) == (2, [3])
+        db = sqlite3.connect(data / "seawall.db")
+        [(journal,)] = db.execute("SELECT body FROM journal WHERE kind = 'events'").fetchall()
+        db.close()
+    journal = bytes(journal)
+    for raw in (b"+4915112345678", b"203.0.113.77", b"2001:db8:abcd:12::1", b"+4915\""):
+        assert raw not in journal
+    assert [orjson.loads(line).get("phone", orjson.loads(line).get("ip"))
+            for line in journal.split(b"\n")] == ["+4915112345000", "2001:db8:abcd::"]
+    assert b'"ip":"203.0.113.0"' in journal and b'"device":"dev-a1"' in journal
+
+
 def test_ingest_positions_property(data: Path, keys: dict[str, str]) -> None:
     """Whatever the mix, exactly the invalid items are rejected, each at its position."""
     clock = itertools.count(T0, 1000)

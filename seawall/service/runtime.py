@@ -31,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from seawall import privacy
 from seawall.events import Registration
 from seawall.service import audit, auth, webhooks
 from seawall.service.auth import Principal
@@ -197,12 +198,16 @@ class Runtime:
             raise
         rejected = [{"position": positions[r.line - 1], "reason": r.reason} for r in rejects]
         accepted = len(lines) - len(rejects)
+        # The journal keeps only what rebuilds the state: the accepted events, with phone
+        # numbers and IPs reduced to the blocks the engine reads (seawall.privacy).
+        refused = {r.line for r in rejects}
+        kept = [privacy.minimise(line) for i, line in enumerate(lines, 1) if i not in refused]
 
         def write(db: Any) -> list[dict[str, Any]]:
             out = []
             if accepted:
                 jseq = db.execute("INSERT INTO journal (kind, events, body) VALUES "
-                                  "('events', ?, ?)", (accepted, b"\n".join(lines))).lastrowid
+                                  "('events', ?, ?)", (accepted, b"\n".join(kept))).lastrowid
                 out = [self._store_decision(db, d, jseq) for d in decisions]
             audit.append(db, key_id=who.key_id, role=who.role, action="events.ingest",
                          detail={"accepted": accepted, "rejected": len(rejected),
