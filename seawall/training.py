@@ -70,6 +70,7 @@ LGB_PARAMS = {
 }
 ROUNDS = {"registration": 50, "behaviour": 100}   # few trees: the kernel scores every event
 _EPS = 1e-4  # weight of a strictly increasing term that breaks isotonic ties
+ISOTONIC_MIN = 100  # fewer abusive or innocent calibration examples: Platt scaling instead
 
 
 class ModelFileError(ValueError):
@@ -669,6 +670,7 @@ def _fit(name: str, features: Sequence[str], Xtr: np.ndarray, ytr: np.ndarray,
          Xva: np.ndarray, yva: np.ndarray, seed: int, say) -> TreeModel | None:
     import lightgbm as lgb
     from sklearn.isotonic import IsotonicRegression
+    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
 
     pos, neg = int(ytr.sum()), int((ytr == 0).sum())
@@ -688,11 +690,21 @@ def _fit(name: str, features: Sequence[str], Xtr: np.ndarray, ytr: np.ndarray,
         cal_x, cal_y, cal_on = raw_va, yva, "validation"
     else:
         cal_x, cal_y, cal_on = raw_tr, ytr, "training"
-    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(cal_x, cal_y)
     lo, hi = _raw_range(model)
-    grid = np.unique(np.concatenate([
-        [lo, hi], iso.X_thresholds_, np.quantile(cal_x, np.linspace(0, 1, 101))]))
-    prob = (1 - _EPS) * iso.predict(grid) + _EPS / (1 + np.exp(-grid))
+    grid = np.unique(np.concatenate([[lo, hi], np.linspace(lo, hi, 201),
+                                     np.quantile(cal_x, np.linspace(0, 1, 101))]))
+    n_pos = int(cal_y.sum())
+    if min(n_pos, cal_y.size - n_pos) >= ISOTONIC_MIN:
+        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(cal_x, cal_y)
+        grid = np.unique(np.concatenate([grid, iso.X_thresholds_]))
+        prob = (1 - _EPS) * iso.predict(grid) + _EPS / (1 + np.exp(-grid))
+        method = "isotonic"
+    else:
+        # Too few examples of a class for isotonic steps to mean anything (a step per
+        # handful of accounts): Platt scaling, a logistic curve of the raw score.
+        platt = LogisticRegression(C=1e4).fit(cal_x.reshape(-1, 1), cal_y)
+        prob = platt.predict_proba(grid.reshape(-1, 1))[:, 1]
+        method = "platt"
     model.calib = np.stack([grid, np.clip(prob, 0.0, 1.0)], 1)
 
     def auc(yy, ss):
@@ -702,7 +714,7 @@ def _fit(name: str, features: Sequence[str], Xtr: np.ndarray, ytr: np.ndarray,
         "train_examples": int(ytr.size), "train_abusive": pos,
         "valid_examples": int(yva.size), "valid_abusive": int(yva.sum()),
         "train_auc": auc(ytr, raw_tr), "valid_auc": auc(yva, raw_va),
-        "calibrated_on": cal_on, "trees": int(model.roots.size),
+        "calibrated_on": cal_on, "calibration": method, "trees": int(model.roots.size),
         "nodes": int(model.feature.size),
     }
     say(f"{name} model: {model.metrics['trees']} trees, {pos:,}/{ytr.size:,} abusive training "

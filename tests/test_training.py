@@ -23,6 +23,7 @@ from seawall.training import (
     TreeModel,
     build_examples,
     compile_booster,
+    default_model_path,
     load_model,
     train,
 )
@@ -76,6 +77,10 @@ def test_training_on_a_small_simulation(trained):
     cal = beh.calib
     assert (np.diff(cal[:, 0]) > 0).all() and (np.diff(cal[:, 1]) > 0).all()
     assert 0.0 <= cal[0, 1] and cal[-1, 1] <= 1.0
+    # a few held-out abusive examples cannot carry isotonic steps: a logistic curve instead
+    assert beh.metrics["valid_abusive"] < 100 and beh.metrics["calibration"] == "platt"
+    reg = trained.registration
+    assert reg is not None and reg.metrics["calibration"] == "platt"
 
 
 def test_save_load_round_trip_gives_identical_scores(trained, sim, tmp_path):
@@ -307,3 +312,12 @@ def test_the_shipped_registration_model_acts_only_inside_a_risky_burst():
     assert final["default"]["lone"][0] == "challenge"
     for model in (None, "default"):
         assert [final[model][f"farm{i}"][0] for i in range(3)] == ["ban"] * 3
+
+
+def test_the_shipped_models_calibration_fits_its_held_out_data():
+    shipped = load_model(default_model_path())
+    # hundreds of abusive held-out examples for behaviour, a few dozen sign-ups
+    assert shipped.behaviour.metrics["calibration"] == "isotonic"
+    assert shipped.behaviour.metrics["valid_abusive"] >= 100
+    assert shipped.registration.metrics["calibration"] == "platt"
+    assert shipped.registration.metrics["valid_abusive"] < 100
