@@ -198,8 +198,16 @@ def compare_command(events, labels, model, rules, holdout_fraction, holdout_from
     \b
     seawall compare --events events.jsonl --labels labels.jsonl --model model.json
     """
+    run_comparison(events, labels, model, rules, holdout_fraction, holdout_from, report_dir)
+
+
+def run_comparison(events, labels, model, rules, holdout_fraction, holdout_from,
+                   report_dir) -> None:
+    """``seawall compare`` and ``seawall evaluate --compare``: run, print, write reports."""
     from seawall import report
 
+    if model == "default":
+        model = None
     try:
         c = compare(events, labels, model=model, rules=rules, holdout_from=holdout_from,
                     holdout_fraction=holdout_fraction)

@@ -676,16 +676,37 @@ def _examples(accounts: dict[str, _Account]) -> dict[str, list[dict[str, Any]]]:
               help="Model file for the engine; `default` is the shipped model.")
 @click.option("--no-model", is_flag=True, help="Run the engine with rules only.")
 @click.option("--strict", is_flag=True, help="Stop at the first bad labels/decisions line.")
+@click.option("--compare", is_flag=True,
+              help="Run rules only and rules + model and compare them (as `seawall compare`; "
+                   "--report writes both runs' reports and comparison.json).")
+@click.option("--holdout-fraction", type=float,
+              help="With --compare: measure only the last share of event time.")
+@click.option("--holdout-from", type=int, help="With --compare: measure only from this ts on.")
 def evaluate_command(more_events: tuple[str, ...], events: tuple[str, ...], labels: str,
                      decisions: str | None, report_dir: str | None, rules: str | None,
-                     model: str, no_model: bool, strict: bool) -> None:
+                     model: str, no_model: bool, strict: bool, compare: bool,
+                     holdout_fraction: float | None, holdout_from: int | None) -> None:
     """Measure decisions against labels: recall, false positives, harm prevented.
 
     \b
     seawall evaluate --events events.jsonl --labels labels.jsonl --report out/
     seawall evaluate --events a.jsonl b.jsonl --labels l.jsonl --decisions d.jsonl
+    seawall evaluate --events events.jsonl --labels labels.jsonl --compare \\
+        --holdout-fraction 0.25
     """
     from seawall import report
+
+    if compare:
+        if decisions is not None or no_model:
+            raise click.UsageError("--compare runs the engine twice itself: it takes neither "
+                                   "--decisions nor --no-model")
+        from seawall.comparison import run_comparison
+
+        run_comparison([*events, *more_events], labels, model, rules, holdout_fraction,
+                       holdout_from, report_dir)
+        return
+    if holdout_fraction is not None or holdout_from is not None:
+        raise click.UsageError("--holdout-fraction and --holdout-from need --compare")
 
     try:
         ev = evaluate([*events, *more_events], labels,

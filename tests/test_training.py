@@ -246,6 +246,16 @@ def test_compare_command_puts_both_runs_side_by_side(trained, sim, tmp_path):
                                     str(model), "--holdout-fraction", "0.5"])
     assert held.exit_code == 0, held.output
     assert "held-out period from ts" in held.output
+    # `seawall evaluate --compare` is the same comparison, with the same files
+    ev = CliRunner().invoke(cli, ["evaluate", "--events", str(sim / "events.jsonl"),
+                                  "--labels", str(sim / "labels.jsonl"), "--model", str(model),
+                                  "--compare", "--report", str(tmp_path / "ev")])
+    assert ev.exit_code == 0, ev.output
+    assert json.loads((tmp_path / "ev" / "comparison.json").read_text()) == data
+    wrong = CliRunner().invoke(cli, ["evaluate", "--events", str(sim / "events.jsonl"),
+                                     "--labels", str(sim / "labels.jsonl"),
+                                     "--holdout-fraction", "0.5"])
+    assert wrong.exit_code == 2 and "need --compare" in wrong.output
 
 
 _json = st.recursive(st.none() | st.booleans() | st.integers(-3, 10**6)
