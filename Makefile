@@ -23,6 +23,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/replay_throughput.py
+	$(BIN)/python bench/model_throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
