@@ -217,3 +217,43 @@ def test_new_routes_need_a_reviewer_or_admin_key(data: Path, method: str, path: 
         assert db.execute("SELECT action, target FROM audit WHERE action = 'auth.forbidden'"
                           ).fetchall() == [("auth.forbidden", f"{method} {path}")]
     assert not (data / CASES_DB).exists()
+
+
+def _correlated_lines(s: Server, key: str) -> int:
+    with s.client(key) as rc:
+        if rc.get("/v1/cases/case-0001").status_code == 404:
+            rc.post("/v1/cases", json={"operator": "Acme Bulk Ltd"})
+            rc.post("/v1/cases/case-0001/evidence",
+                    json={"kind": "domain", "value": "bulk-sender.example"})
+        out = rc.post("/v1/cases/case-0001/correlate").json()
+    return out["correlation"]["sources"]["events"][0]["lines"]
+
+
+def test_correlation_reads_the_event_archive_after_snapshots(data: Path,
+                                                             keys: dict[str, str]) -> None:
+    # a snapshot after every batch: the journalled events stay as the archive for
+    # `event_archive_days` of event time, so correlation still sees them
+    later = [{"type": "message", "ts": T1 + 40 * 86_400_000, "account": "chatty",
+              "peer": "friend", "id": "m-late"}]
+    config = ServiceConfig(data=str(data), model=None, snapshot_every=1)
+    with Server(config) as s:
+        with s.client(keys["ingest"]) as c:
+            c.post("/v1/events", content=_ndjson(REPORTED),
+                   headers={"Content-Type": "application/x-ndjson"})
+        assert _correlated_lines(s, keys["reviewer"]) == 6
+        with s.client(keys["ingest"]) as c:   # 40 days later in event time
+            c.post("/v1/events", content=_ndjson(later),
+                   headers={"Content-Type": "application/x-ndjson"})
+        assert _correlated_lines(s, keys["reviewer"]) == 1
+    # restarted from its snapshot, with the archive still there
+    with Server(config) as s:
+        assert _correlated_lines(s, keys["reviewer"]) == 1
+
+
+def test_no_event_archive_when_turned_off(data: Path, keys: dict[str, str]) -> None:
+    config = ServiceConfig(data=str(data), model=None, snapshot_every=1, event_archive_days=0)
+    with Server(config) as s:
+        with s.client(keys["ingest"]) as c:
+            c.post("/v1/events", content=_ndjson(REPORTED),
+                   headers={"Content-Type": "application/x-ndjson"})
+        assert _correlated_lines(s, keys["reviewer"]) == 0

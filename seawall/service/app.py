@@ -221,8 +221,9 @@ def _case_out(store: CaseStore, case_id: str) -> dict[str, Any]:
 
 def _dump_on_platform(runtime: Runtime, directory: Path) -> tuple[Path, Path]:
     """The journalled event batches and the stored decisions as NDJSON files, for the same
-    correlation code ``seawall cases correlate`` runs. The journal holds the events since the
-    last engine snapshot (``docs/service.md``); decisions are kept for good."""
+    correlation code ``seawall cases correlate`` runs. The journal holds the events of the
+    last ``event_archive_days`` of event time and any since the last snapshot
+    (``docs/service.md``); decisions are kept for good."""
     events, decisions = directory / "journal-events.ndjson", directory / "decisions.ndjson"
     db = runtime.store.db
     with open(events, "wb") as fh:
@@ -699,8 +700,8 @@ def create_app(runtime: Runtime) -> Starlette:
         """Correlate a case.
         ---
         summary: Correlate the case with the service's on-platform evidence
-        description: Writes the journalled events (those since the last engine snapshot)
-          and every stored decision to NDJSON and runs the correlation of
+        description: Writes the journalled events (the last `event_archive_days` of event
+          time, 30 by default) and every stored decision to NDJSON and runs the correlation of
           `seawall cases correlate` on them; earlier results of the case are replaced. The
           pseudonym/hash key is env SEAWALL_SECRET, as for the CLI. Needs role reviewer or
           admin. Recorded in the audit log.

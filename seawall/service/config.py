@@ -28,6 +28,7 @@ DEFAULT_PORT = 8470
 DEFAULT_MAX_BODY = 10 * 1024 * 1024
 
 Positive = Annotated[int, msgspec.Meta(ge=1)]
+NonNegative = Annotated[int, msgspec.Meta(ge=0)]
 PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
 Url = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s]+$")]
 
@@ -60,6 +61,7 @@ class ServiceConfig(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     data: str = "seawall-data"
     max_body_bytes: Positive = DEFAULT_MAX_BODY
     snapshot_every: Positive = 100_000
+    event_archive_days: NonNegative = 30   # journalled events kept after a snapshot (0: none)
     rules: str | None = None
     model: str | None = "default"  # the shipped model; null: rules only; or a model file
     engine: dict[str, Any] = {}

@@ -4,14 +4,17 @@ How a restart loses nothing and repeats nothing (write-ahead logging with checkp
 ARIES and every database since; here the "log" is a SQLite table):
 
 1. A batch is run through the engine in memory, then ONE SQLite transaction stores the
-   batch's raw lines in ``journal``, the decisions it produced (``decisions``), their webhook
-   deliveries, review items and the audit row. Either all of it commits or none of it does;
-   the HTTP answer is sent only after the commit. Manual actions and review outcomes are
-   journalled the same way (account, action, event-time ``ts``, stage, reasons).
+   batch's accepted events in ``journal`` (minimised by :func:`seawall.privacy.minimise`),
+   the decisions it produced (``decisions``), their webhook deliveries, review items and the
+   audit row. Either all of it commits or none of it does; the HTTP answer is sent only
+   after the commit. Manual actions and review outcomes are journalled the same way
+   (account, action, event-time ``ts``, stage, reasons).
 2. Every ``snapshot_every`` events, and at shutdown, the engine state is written to
    ``snapshots/engine-<journal seq>.snapshot`` (to a temporary name, then renamed); only
-   then is the snapshot recorded in ``meta`` and the journal rows it covers deleted, in one
-   transaction. A crash between the two leaves the old snapshot + journal in force.
+   then is the snapshot recorded in ``meta``, in one transaction with dropping the journal
+   rows it covers that are older than ``event_archive_days`` of event time (the rest stay as
+   the archive case correlation reads). A crash between the two leaves the old snapshot +
+   journal in force.
 3. On start the recorded snapshot is restored and the journal rows after it are re-applied
    in order. The engine is deterministic, so re-application rebuilds exactly the state it
    had; the decisions it re-emits are already stored, so they are dropped, not repeated.
@@ -140,7 +143,7 @@ class Runtime:
         """Write the engine state and drop the journal rows it covers (no-op if up to date)."""
         db = self.store.db
         last = db.execute("SELECT MAX(seq) FROM journal").fetchone()[0]
-        if last is None:
+        if last is None or last <= int(self.store.get_meta("snapshot_seq") or 0):
             return
         snap_dir = self.dir / _SNAPSHOT_DIR
         name = f"engine-{last:012d}.snapshot"
@@ -153,10 +156,26 @@ class Runtime:
         with self.store.write():
             self.store.set_meta("snapshot_file", name)
             self.store.set_meta("snapshot_seq", str(last))
-            db.execute("DELETE FROM journal WHERE seq <= ?", (last,))
+            self._archive(db, last)
         if old is not None and old != name:
             (snap_dir / old).unlink(missing_ok=True)
         self._since_snapshot = 0
+
+    def _archive(self, db: Any, last: int) -> None:
+        """The journal rows up to ``last`` are covered by a snapshot: keep them as the event
+        archive that case correlation reads, for ``event_archive_days`` of event time, and
+        drop the older ones. ``archive_marks`` remembers, per snapshot, its last row and the
+        engine's clock then."""
+        keep_ms = self.config.event_archive_days * 86_400_000
+        marks = orjson.loads(self.store.get_meta("archive_marks") or "[]")
+        marks.append([last, self.engine.clock])
+        expired = [seq for seq, clock in marks if clock < self.engine.clock - keep_ms]
+        if keep_ms == 0:
+            expired = [last]
+        if expired:
+            db.execute("DELETE FROM journal WHERE seq <= ?", (max(expired),))
+            marks = [m for m in marks if m[0] > max(expired)]
+        self.store.set_meta("archive_marks", orjson.dumps(marks).decode())
 
     def _commit(self, write: Any) -> Any:
         """Run ``write(db)`` in one transaction; if it fails, rebuild the engine from disk so

@@ -1,12 +1,14 @@
 """SQLite persistence for the service: one file, ``DIR/seawall.db``, in WAL mode.
 
-Tables: ``journal`` (every accepted batch and manual action since the last engine snapshot),
+Tables: ``journal`` (every accepted batch, minimised, and manual action since the last engine
+snapshot, and those of the last ``event_archive_days`` before it: the event archive),
 ``decisions`` (the feed; ``seq`` is the public cursor), ``reviews`` (appeals and engine
 ``review`` decisions waiting for a person), ``labels``, ``deliveries`` (webhook state),
 ``keys`` (API key hashes), ``audit`` (the hash-chained log) and ``meta``.
 
 ``journal`` and ``decisions`` use AUTOINCREMENT: journal rows are deleted once a snapshot
-covers them, and a reused sequence number would hide a batch from recovery.
+covers them and they leave the archive, and a reused sequence number would hide a batch
+from recovery.
 
 Writes go through :meth:`Store.write`, a ``BEGIN IMMEDIATE`` transaction, so a batch's
 journal row, its decisions, their webhook deliveries and the audit row commit together or
