@@ -11,8 +11,10 @@ single-threaded and deterministic; webhook delivery runs in its own thread.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
+import sqlite3
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -225,13 +227,20 @@ def _dump_on_platform(runtime: Runtime, directory: Path) -> tuple[Path, Path]:
     last ``event_archive_days`` of event time and any since the last snapshot
     (``docs/service.md``); decisions are kept for good."""
     events, decisions = directory / "journal-events.ndjson", directory / "decisions.ndjson"
-    db = runtime.store.db
-    with open(events, "wb") as fh:
-        for (body,) in db.execute("SELECT body FROM journal WHERE kind = 'events' ORDER BY seq"):
-            fh.write(bytes(body).rstrip(b"\n") + b"\n")
-    with open(decisions, "wb") as fh:
-        for (body,) in db.execute("SELECT body FROM decisions ORDER BY seq"):
-            fh.write(bytes(body) + b"\n")
+    # its own read-only connection: this runs in a worker thread while batches keep coming;
+    # one read transaction gives a consistent view of both tables (WAL)
+    db = sqlite3.connect(f"file:{runtime.store.path}?mode=ro", uri=True)
+    try:
+        db.execute("BEGIN")
+        with open(events, "wb") as fh:
+            for (body,) in db.execute(
+                    "SELECT body FROM journal WHERE kind = 'events' ORDER BY seq"):
+                fh.write(bytes(body).rstrip(b"\n") + b"\n")
+        with open(decisions, "wb") as fh:
+            for (body,) in db.execute("SELECT body FROM decisions ORDER BY seq"):
+                fh.write(bytes(body) + b"\n")
+    finally:
+        db.close()
     return events, decisions
 
 
@@ -713,12 +722,17 @@ def create_app(runtime: Runtime) -> Starlette:
         """
         who = guard(request, "review")
         case_id = request.path_params["id"]
-        with _case_store(runtime, case_id) as store:
-            with tempfile.TemporaryDirectory(prefix="seawall-case-") as tmp:
-                events, decisions = _dump_on_platform(runtime, Path(tmp))
-                summary = store.correlate(case_id, [events], [decisions],
-                                          secret=_case_secret())
-            out = _case_out(store, case_id)
+
+        def correlate() -> tuple[Any, dict[str, Any]]:
+            with _case_store(runtime, case_id) as store:
+                with tempfile.TemporaryDirectory(prefix="seawall-case-") as tmp:
+                    events, decisions = _dump_on_platform(runtime, Path(tmp))
+                    summary = store.correlate(case_id, [events], [decisions],
+                                              secret=_case_secret())
+                return summary, _case_out(store, case_id)
+
+        # reading a month of events takes a while: off the event loop, so ingest goes on
+        summary, out = await asyncio.to_thread(correlate)
         _audit(runtime, who, "case.correlate", case_id,
                {"accounts": summary.accounts["total"],
                 "exhibits": sum(summary.exhibits.values())})
@@ -745,14 +759,18 @@ def create_app(runtime: Runtime) -> Starlette:
         who = guard(request, "review")
         case_id = request.path_params["id"]
         role = "legal" if who.role == "admin" else "investigator"
-        with (_case_store(runtime, case_id) as store,
-              tempfile.TemporaryDirectory(prefix="seawall-export-") as tmp):
-            try:
-                result = export_evidence(store, case_id, Path(tmp) / "evidence", role=role,
-                                         secret=_case_secret())
-            except EvidenceError as exc:
-                raise ApiError(400, str(exc)) from None
-            doc = orjson.loads((result.directory / "evidence.json").read_bytes())
+
+        def export() -> tuple[Any, Any]:
+            with (_case_store(runtime, case_id) as store,
+                  tempfile.TemporaryDirectory(prefix="seawall-export-") as tmp):
+                try:
+                    result = export_evidence(store, case_id, Path(tmp) / "evidence",
+                                             role=role, secret=_case_secret())
+                except EvidenceError as exc:
+                    raise ApiError(400, str(exc)) from None
+                return result, orjson.loads((result.directory / "evidence.json").read_bytes())
+
+        result, doc = await asyncio.to_thread(export)
         _audit(runtime, who, "case.export", case_id,
                {"role": role, "manifest_sha256": result.manifest_sha256})
         return _Json({"role": role, "manifest_sha256": result.manifest_sha256,
