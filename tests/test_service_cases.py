@@ -257,3 +257,29 @@ def test_no_event_archive_when_turned_off(data: Path, keys: dict[str, str]) -> N
             c.post("/v1/events", content=_ndjson(REPORTED),
                    headers={"Content-Type": "application/x-ndjson"})
         assert _correlated_lines(s, keys["reviewer"]) == 0
+
+
+def test_eligibility_cutoff_as_a_query_parameter(data: Path, keys: dict[str, str]) -> None:
+    with Server(ServiceConfig(data=str(data), model=None)) as s:
+        with s.client(keys["ingest"]) as c:
+            c.post("/v1/events", content=_ndjson(REPORTED),
+                   headers={"Content-Type": "application/x-ndjson"})
+        with s.client(keys["reviewer"]) as rc:
+            rc.post("/v1/cases", json={"operator": "Acme Bulk Ltd"})
+            rc.post("/v1/cases/case-0001/evidence",
+                    json={"kind": "domain", "value": "bulk-sender.example",
+                          "date": "2026-01-05"})
+            rc.post("/v1/cases/case-0001/correlate")
+            default = rc.get("/v1/cases/case-0001").json()
+            later = rc.get("/v1/cases/case-0001", params={"cutoff": "2027-01-01"}).json()
+            bad = rc.get("/v1/cases/case-0001", params={"cutoff": "01/01/2027"})
+            export = rc.get("/v1/cases/case-0001/export",
+                            params={"cutoff": "2027-01-01"}).json()
+    assert default["cutoff"] == "2019-12-07"
+    assert default["evidence"][0]["eligibility"]["reasons"] == ["CONTINUED_AFTER_CUTOFF"]
+    # with a cutoff after the abuse, the item qualifies as correlated with earlier evidence
+    assert later["cutoff"] == "2027-01-01"
+    assert later["evidence"][0]["eligibility"]["reasons"] == ["CORRELATED_BEFORE_CUTOFF"]
+    assert bad.status_code == 400
+    assert bad.json() == {"error": "cutoff: '01/01/2027' is not a date in the form YYYY-MM-DD"}
+    assert export["evidence"]["cutoff"] == "2027-01-01"

@@ -17,6 +17,7 @@ import os
 import sqlite3
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from seawall.cases import CaseError, CaseStore, parse_date, resolve_secret
+from seawall.cases import DEFAULT_CUTOFF, CaseError, CaseStore, parse_date, resolve_secret
 from seawall.events import InvalidEvent, Registration, decode_event
 from seawall.service import audit
 from seawall.service.auth import Principal, authenticate
@@ -203,8 +204,19 @@ def _evidence_out(e: Any) -> dict[str, Any]:
             "date": None if e.date is None else e.date.isoformat(), "note": e.note}
 
 
-def _case_out(store: CaseStore, case_id: str) -> dict[str, Any]:
-    a = store.assess(case_id)
+def _cutoff(request: Request) -> date:
+    """The ``cutoff`` query parameter (YYYY-MM-DD), default the 2019-12-07 cutoff."""
+    text = request.query_params.get("cutoff")
+    if text is None:
+        return DEFAULT_CUTOFF
+    try:
+        return parse_date(text, "cutoff")
+    except CaseError as exc:
+        raise ApiError(400, str(exc)) from None
+
+
+def _case_out(store: CaseStore, case_id: str, cutoff: date = DEFAULT_CUTOFF) -> dict[str, Any]:
+    a = store.assess(case_id, cutoff)
     s = a.summary
     correlation = None if s is None else {
         "sources": {"events": [f.__dict__ for f in s.events],
@@ -664,18 +676,23 @@ def create_app(runtime: Runtime) -> Starlette:
         """One case.
         ---
         summary: A case, its off-platform evidence with eligibility, and correlation counts
-        description: Eligibility uses the default cutoff (2019-12-07, docs/cases.md). No
-          account identifiers; those are in the export. Needs role reviewer or admin.
+        description: Eligibility of off-platform evidence is judged against `cutoff`
+          (default 2019-12-07, docs/cases.md). No account identifiers; those are in the
+          export. Needs role reviewer or admin.
         parameters:
           - {name: id, in: path, required: true, schema: {type: string, example: case-0001}}
+          - {name: cutoff, in: query, required: false,
+             schema: {type: string, format: date, example: '2019-12-07'}}
         responses:
           '200': {description: The case}
+          '400': {description: A cutoff that is not a YYYY-MM-DD date}
           '404': {description: No such case}
         """
         guard(request, "review")
         case_id = request.path_params["id"]
+        cutoff = _cutoff(request)
         with _case_store(runtime, case_id) as store:
-            return _Json(_case_out(store, case_id))
+            return _Json(_case_out(store, case_id, cutoff))
 
     async def post_evidence(request: Request) -> Response:
         """Attach evidence.
@@ -747,11 +764,15 @@ def create_app(runtime: Runtime) -> Starlette:
           role: accounts are pseudonymised (acct- and 12 hex digits, keyed with env
           SEAWALL_SECRET). Reporters stay pseudonymised for both. `manifest_sha256` is the
           hash `seawall cases verify --expect` checks for the same export written to disk.
-          Needs role reviewer or admin. Recorded in the audit log.'
+          Eligibility is judged against `cutoff` (default 2019-12-07). Needs role
+          reviewer or admin. Recorded in the audit log.'
         parameters:
           - {name: id, in: path, required: true, schema: {type: string}}
+          - {name: cutoff, in: query, required: false,
+             schema: {type: string, format: date, example: '2019-12-07'}}
         responses:
           '200': {description: '{"role", "manifest_sha256", "evidence": evidence.json}'}
+          '400': {description: A cutoff that is not a YYYY-MM-DD date}
           '404': {description: No such case}
         """
         from seawall.evidence import EvidenceError, export_evidence
@@ -759,20 +780,22 @@ def create_app(runtime: Runtime) -> Starlette:
         who = guard(request, "review")
         case_id = request.path_params["id"]
         role = "legal" if who.role == "admin" else "investigator"
+        cutoff = _cutoff(request)
 
         def export() -> tuple[Any, Any]:
             with (_case_store(runtime, case_id) as store,
                   tempfile.TemporaryDirectory(prefix="seawall-export-") as tmp):
                 try:
                     result = export_evidence(store, case_id, Path(tmp) / "evidence",
-                                             role=role, secret=_case_secret())
+                                             role=role, secret=_case_secret(), cutoff=cutoff)
                 except EvidenceError as exc:
                     raise ApiError(400, str(exc)) from None
                 return result, orjson.loads((result.directory / "evidence.json").read_bytes())
 
         result, doc = await asyncio.to_thread(export)
         _audit(runtime, who, "case.export", case_id,
-               {"role": role, "manifest_sha256": result.manifest_sha256})
+               {"role": role, "cutoff": cutoff.isoformat(),
+                "manifest_sha256": result.manifest_sha256})
         return _Json({"role": role, "manifest_sha256": result.manifest_sha256,
                       "evidence": doc})
 
