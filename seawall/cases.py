@@ -749,8 +749,10 @@ class CaseStore:
         return Case(*row)
 
     def attach(self, case_id: str, kind: str, value: str, *, date: date | None = None,
-               note: str | None = None, file: Path | None = None) -> Evidence:
-        """Attach off-platform evidence; ``file`` stores the file's bytes and SHA-256."""
+               note: str | None = None, file: Path | None = None,
+               content: tuple[str, bytes] | None = None) -> Evidence:
+        """Attach off-platform evidence; ``file`` (a path) or ``content`` (a file name and
+        its bytes, as the service receives them) stores the file's bytes and SHA-256."""
         self.case(case_id)
         if kind not in EVIDENCE_KINDS:
             raise CaseError(f"--kind: {kind!r} is not one of {', '.join(EVIDENCE_KINDS)}")
@@ -761,7 +763,13 @@ class CaseStore:
                 blob = Path(file).read_bytes()
             except OSError as exc:
                 raise CaseError(f"--file: cannot read {file}: {exc.strerror}") from None
-            name, digest = Path(file).name, hashlib.sha256(blob).hexdigest()
+            name = Path(file).name
+        elif content is not None:
+            name, blob = content
+            if not name or "/" in name or "\\" in name or name in (".", "..") or len(name) > 255:
+                raise CaseError(f"file name: {name!r} is not a plain file name")
+        if blob is not None:
+            digest = hashlib.sha256(blob).hexdigest()
         with self._write():
             (seq,) = self._db.execute(
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM evidence WHERE case_id = ?",

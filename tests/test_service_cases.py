@@ -3,6 +3,8 @@ on loopback, as in ``test_service.py``)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import sqlite3
 from pathlib import Path
 
@@ -113,7 +115,7 @@ def test_case_round_trip_pseudonymised_for_reviewer_real_for_admin(
             assert r.status_code == 201
             assert r.json() == {"id": "ev-001", "kind": "domain",
                                 "value": "bulk-sender.example", "date": "2026-01-05",
-                                "note": "their website"}
+                                "note": "their website", "file": None}
             before = rc.get("/v1/cases/case-0001").json()
             assert before["correlation"] is None
             assert before["evidence"][0]["eligibility"]["reasons"] == [
@@ -283,3 +285,28 @@ def test_eligibility_cutoff_as_a_query_parameter(data: Path, keys: dict[str, str
     assert bad.status_code == 400
     assert bad.json() == {"error": "cutoff: '01/01/2027' is not a date in the form YYYY-MM-DD"}
     assert export["evidence"]["cutoff"] == "2027-01-01"
+
+
+def test_evidence_files_over_http(data: Path, keys: dict[str, str]) -> None:
+    shot = b"\x89PNG\r\n\x1a\n a screenshot of the operator's price list"
+    digest = hashlib.sha256(shot).hexdigest()
+    with Server(ServiceConfig(data=str(data), model=None)) as s, \
+            s.client(keys["reviewer"]) as rc:
+        rc.post("/v1/cases", json={"operator": "Acme Bulk Ltd"})
+        r = rc.post("/v1/cases/case-0001/evidence",
+                    json={"kind": "document", "value": "price list", "file_name": "prices.png",
+                          "file_base64": base64.b64encode(shot).decode()})
+        assert r.status_code == 201
+        assert r.json()["file"] == {"name": "prices.png", "sha256": digest, "size": len(shot)}
+        bad = [rc.post("/v1/cases/case-0001/evidence", json=body) for body in (
+            {"kind": "document", "value": "x", "file_name": "a.png"},
+            {"kind": "document", "value": "x", "file_name": "a.png", "file_base64": "%%%"},
+            {"kind": "document", "value": "x", "file_name": "../a.png",
+             "file_base64": "AAAA"})]
+        assert [(b.status_code, b.json()["error"]) for b in bad] == [
+            (400, "file_name and file_base64 go together"),
+            (400, "file_base64: not valid base64"),
+            (400, "file name: '../a.png' is not a plain file name")]
+        assert rc.get("/v1/cases/case-0001").json()["evidence"][0]["file"]["sha256"] == digest
+        export = rc.get("/v1/cases/case-0001/export").json()
+    assert digest in orjson.dumps(export).decode()

@@ -12,6 +12,8 @@ single-threaded and deterministic; webhook delivery runs in its own thread.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
 import os
 import sqlite3
@@ -102,6 +104,8 @@ class EvidenceIn(msgspec.Struct, forbid_unknown_fields=True):
     value: str
     date: str | None = None
     note: str | None = None
+    file_name: str | None = None     # an attached file: its name ...
+    file_base64: str | None = None   # ... and its bytes, base64 (the body size limit applies)
 
 
 def _decode(body: bytes, kind: type) -> Any:
@@ -200,8 +204,23 @@ def _audit(runtime: Runtime, who: Principal, action: str, target: str | None,
 
 
 def _evidence_out(e: Any) -> dict[str, Any]:
+    file = None if e.file_name is None else {"name": e.file_name, "sha256": e.file_sha256,
+                                             "size": e.file_size}
     return {"id": e.id, "kind": e.kind, "value": e.value,
-            "date": None if e.date is None else e.date.isoformat(), "note": e.note}
+            "date": None if e.date is None else e.date.isoformat(), "note": e.note,
+            "file": file}
+
+
+def _attached_file(req: EvidenceIn) -> tuple[str, bytes] | None:
+    if (req.file_name is None) != (req.file_base64 is None):
+        raise ApiError(400, "file_name and file_base64 go together")
+    if req.file_name is None:
+        return None
+    try:
+        blob = base64.b64decode(req.file_base64, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "file_base64: not valid base64") from None
+    return req.file_name, blob
 
 
 def _cutoff(request: Request) -> date:
@@ -700,7 +719,9 @@ def create_app(runtime: Runtime) -> Starlette:
         summary: Attach off-platform evidence (a domain, URL, phone number, name, claim...)
         description: The value is checked and normalised by seawall.cases (a domain is
           lower-cased; a phone number needs 7..15 digits); a bad one is answered 400 with
-          the reason. Needs role reviewer or admin. Recorded in the audit log.
+          the reason. A file (a screenshot, a contract) goes in `file_name` and
+          `file_base64`; its SHA-256 is stored and listed in exports, as with the CLI's
+          --file. Needs role reviewer or admin. Recorded in the audit log.
         parameters:
           - {name: id, in: path, required: true, schema: {type: string}}
         requestBody:
@@ -708,18 +729,21 @@ def create_app(runtime: Runtime) -> Starlette:
           content:
             application/json: {schema: {$ref: '#/components/schemas/EvidenceIn'}}
         responses:
-          '201': {description: '{"id", "kind", "value", "date", "note"}'}
+          '201': {description: '{"id", "kind", "value", "date", "note", "file"}'}
           '400': {description: 'Bad kind, value or date; `error` says why'}
           '404': {description: No such case}
         """
         who = guard(request, "review")
         case_id = request.path_params["id"]
         req = _decode(await body(request), EvidenceIn)
+        content = _attached_file(req)
         with _case_store(runtime, case_id) as store:
             when = None if req.date is None else parse_date(req.date, "date")
-            item = store.attach(case_id, req.kind, req.value, date=when, note=req.note)
+            item = store.attach(case_id, req.kind, req.value, date=when, note=req.note,
+                                content=content)
         _audit(runtime, who, "case.attach", case_id,
-               {"evidence": item.id, "kind": item.kind, "value": item.value})
+               {"evidence": item.id, "kind": item.kind, "value": item.value,
+                "file_sha256": item.file_sha256})
         return _Json(_evidence_out(item), status_code=201)
 
     async def post_correlate(request: Request) -> Response:
