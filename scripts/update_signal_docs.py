@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seawall.signals import SIGNALS
+from seawall.signals import by_family
 
 BEGIN = "<!-- signals:begin -->"
 END = "<!-- signals:end -->"
@@ -17,12 +17,9 @@ END = "<!-- signals:end -->"
 
 def tables() -> str:
     out: list[str] = []
-    family = None
-    for s in SIGNALS:
-        if s.family != family:
-            family = s.family
-            out.append(f"\n### {family}\n\n| signal | meaning | source |\n|---|---|---|")
-        out.append(f"| `{s.name}` | {s.doc} | {s.source} |")
+    for family, signals in by_family():
+        out.append(f"\n### {family}\n\n| signal | meaning | source |\n|---|---|---|")
+        out += [f"| `{s.name}` | {s.doc} | {s.source} |" for s in signals]
     return "\n".join(out) + "\n"
 
 

@@ -60,16 +60,14 @@ def rules_show(file: str | None) -> None:
 @cli.command("signals")
 def signals_command() -> None:
     """List every signal rules and models can read, with its meaning."""
-    from seawall.signals import SIGNALS
+    from seawall.signals import by_family
 
-    family = None
-    for s in SIGNALS:
-        if s.family != family:
-            family = s.family
-            click.echo(f"\n[{family}]")
-        click.echo(f"  {s.name:28} {s.doc}")
-        if s.source:
-            click.echo(f"  {'':28} source: {s.source}")
+    for family, signals in by_family():
+        click.echo(f"\n[{family}]")
+        for s in signals:
+            click.echo(f"  {s.name:28} {s.doc}")
+            if s.source:
+                click.echo(f"  {'':28} source: {s.source}")
 
 
 # Subcommands are registered here, one line each (keep this block sorted by name).

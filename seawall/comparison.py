@@ -22,7 +22,13 @@ from typing import Any
 import click
 import orjson
 
-from seawall.evaluation import Evaluation, EvaluationError, evaluate, read_labels
+from seawall.evaluation import (
+    Evaluation,
+    EvaluationError,
+    evaluate,
+    holdout_options,
+    read_labels,
+)
 
 # The figures shown side by side: (key in headline/counts/friction, label, format)
 ROWS = (
@@ -185,9 +191,7 @@ def print_comparison(c: Comparison, console) -> None:
               help="Model file from `seawall train` (default: the shipped model).")
 @click.option("--rules", type=click.Path(exists=True, dir_okay=False),
               help="Rule file for both runs (default: the shipped ruleset).")
-@click.option("--holdout-fraction", type=float,
-              help="Measure only the last share of event time (accounts new in it).")
-@click.option("--holdout-from", type=int, help="Measure only from this ts (ms) on.")
+@holdout_options
 @click.option("--report", "report_dir", type=click.Path(file_okay=False),
               help="Write DIR/comparison.json and each run's report under DIR/rules and "
                    "DIR/rules_model.")

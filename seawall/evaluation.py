@@ -658,6 +658,15 @@ def _examples(accounts: dict[str, _Account]) -> dict[str, list[dict[str, Any]]]:
 # -- the command -------------------------------------------------------------------------
 
 
+def holdout_options(f):
+    """``--holdout-fraction`` and ``--holdout-from`` of ``compare`` and ``evaluate --compare``."""
+    f = click.option("--holdout-from", type=int,
+                     help="Measure only from this ts (ms) on (evaluate: with --compare).")(f)
+    return click.option("--holdout-fraction", type=float,
+                        help="Measure only the last share of event time (accounts new in it; "
+                             "evaluate: with --compare).")(f)
+
+
 @click.command("evaluate")
 @click.argument("more_events", nargs=-1, type=click.Path(exists=True, dir_okay=False),
                 metavar="[EVENTS]...")
@@ -679,9 +688,7 @@ def _examples(accounts: dict[str, _Account]) -> dict[str, list[dict[str, Any]]]:
 @click.option("--compare", is_flag=True,
               help="Run rules only and rules + model and compare them (as `seawall compare`; "
                    "--report writes both runs' reports and comparison.json).")
-@click.option("--holdout-fraction", type=float,
-              help="With --compare: measure only the last share of event time.")
-@click.option("--holdout-from", type=int, help="With --compare: measure only from this ts on.")
+@holdout_options
 def evaluate_command(more_events: tuple[str, ...], events: tuple[str, ...], labels: str,
                      decisions: str | None, report_dir: str | None, rules: str | None,
                      model: str, no_model: bool, strict: bool, compare: bool,

@@ -20,6 +20,8 @@ KeyError: 'no_such_signal'
 from __future__ import annotations
 
 import math
+from itertools import groupby
+from operator import attrgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -255,6 +257,11 @@ _INDEX = {s.name: i for i, s in enumerate(SIGNALS)}
 NAMES: tuple[str, ...] = tuple(s.name for s in SIGNALS)
 SIG_REG_MODEL = REGISTRATION_MODEL
 SIG_BEH_MODEL = BEHAVIOUR_MODEL
+
+
+def by_family() -> list[tuple[str, list[Signal]]]:
+    """The catalogue in order, grouped by family (for listings and the docs)."""
+    return [(family, list(group)) for family, group in groupby(SIGNALS, key=attrgetter("family"))]
 
 
 def index(name: str) -> int:

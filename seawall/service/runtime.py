@@ -166,15 +166,13 @@ class Runtime:
         archive that case correlation reads, for ``event_archive_days`` of event time, and
         drop the older ones. ``archive_marks`` remembers, per snapshot, its last row and the
         engine's clock then."""
-        keep_ms = self.config.event_archive_days * 86_400_000
+        horizon = self.engine.clock - self.config.event_archive_days * 86_400_000
         marks = orjson.loads(self.store.get_meta("archive_marks") or "[]")
         marks.append([last, self.engine.clock])
-        expired = [seq for seq, clock in marks if clock < self.engine.clock - keep_ms]
-        if keep_ms == 0:
-            expired = [last]
-        if expired:
-            db.execute("DELETE FROM journal WHERE seq <= ?", (max(expired),))
-            marks = [m for m in marks if m[0] > max(expired)]
+        expired = max((seq for seq, clock in marks if clock <= horizon), default=None)
+        if expired is not None:   # with no archive (0 days) that is this snapshot's rows
+            db.execute("DELETE FROM journal WHERE seq <= ?", (expired,))
+            marks = [m for m in marks if m[0] > expired]
         self.store.set_meta("archive_marks", orjson.dumps(marks).decode())
 
     def _commit(self, write: Any) -> Any:
